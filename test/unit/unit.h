@@ -10,7 +10,6 @@
 #ifndef UDPMIG_TEST_UNIT_H
 #define UDPMIG_TEST_UNIT_H
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -23,49 +22,48 @@
 static inline int
 unit_eal_init(const char *name, const char *lcores)
 {
-	char prefix[64];
-	char lc[64];
-	char *argv[] = {
-		(char *)(uintptr_t)name,
-		(char *)(uintptr_t)"--no-huge",
-		(char *)(uintptr_t)"-m",
-		(char *)(uintptr_t)"256",
-		(char *)(uintptr_t)"--no-pci",
-		(char *)(uintptr_t)"--no-telemetry",
-		(char *)(uintptr_t)"--log-level=*:warning",
-		prefix,
-		lc,
-	};
+	static char args[9][64];
+	char *argv[9];
+	int argc = 0;
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=ut_%s_%d", name, (int)getpid());
-	snprintf(lc, sizeof(lc), "--lcores=%s", lcores);
-	return rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])), argv);
+	snprintf(args[argc++], sizeof(args[0]), "%s", name);
+	snprintf(args[argc++], sizeof(args[0]), "--no-huge");
+	snprintf(args[argc++], sizeof(args[0]), "-m");
+	snprintf(args[argc++], sizeof(args[0]), "256");
+	snprintf(args[argc++], sizeof(args[0]), "--no-pci");
+	snprintf(args[argc++], sizeof(args[0]), "--no-telemetry");
+	snprintf(args[argc++], sizeof(args[0]), "--log-level=*:warning");
+	snprintf(args[argc++], sizeof(args[0]), "--file-prefix=ut_%s_%d", name, (int)getpid());
+	snprintf(args[argc++], sizeof(args[0]), "--lcores=%s", lcores);
+	for (int i = 0; i < argc; i++)
+		argv[i] = args[i];
+	return rte_eal_init(argc, argv);
 }
 
 /**
  * main() of a unit program: @p register_fn adds the suites.
  * Prints "udpmig-result: P passed, F failed" (tests, not asserts).
  */
-#define UNIT_MAIN(register_fn)                                                                     \
-	int main(int argc, char **argv)                                                            \
-	{                                                                                          \
-		unsigned int ran, failed;                                                          \
-		int rc;                                                                            \
-                                                                                                   \
-		if (CU_initialize_registry() != CUE_SUCCESS)                                       \
-			return 2;                                                                  \
-		if (register_fn(argc, argv) != 0) {                                                \
-			CU_cleanup_registry();                                                     \
-			return 2;                                                                  \
-		}                                                                                  \
-		CU_basic_set_mode(CU_BRM_VERBOSE);                                                 \
-		CU_basic_run_tests();                                                              \
-		ran = CU_get_number_of_tests_run();                                                \
-		failed = CU_get_number_of_tests_failed();                                          \
-		rc = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;            \
-		printf("\nudpmig-result: %u passed, %u failed\n", ran - failed, failed);           \
-		CU_cleanup_registry();                                                             \
-		return rc;                                                                         \
+#define UNIT_MAIN(register_fn)                                                           \
+	int main(int argc, char **argv)                                                  \
+	{                                                                                \
+		unsigned int ran, failed;                                                \
+		int rc;                                                                  \
+                                                                                         \
+		if (CU_initialize_registry() != CUE_SUCCESS)                             \
+			return 2;                                                        \
+		if (register_fn(argc, argv) != 0) {                                      \
+			CU_cleanup_registry();                                           \
+			return 2;                                                        \
+		}                                                                        \
+		CU_basic_set_mode(CU_BRM_VERBOSE);                                       \
+		CU_basic_run_tests();                                                    \
+		ran = CU_get_number_of_tests_run();                                      \
+		failed = CU_get_number_of_tests_failed();                                \
+		rc = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;  \
+		printf("\nudpmig-result: %u passed, %u failed\n", ran - failed, failed); \
+		CU_cleanup_registry();                                                   \
+		return rc;                                                               \
 	}
 
 #endif /* UDPMIG_TEST_UNIT_H */
