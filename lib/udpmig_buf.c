@@ -53,6 +53,12 @@ struct slot_hdr {
 	uint32_t pad;
 };
 
+/* A tier-1 ring entry: the consumer orders without touching the mbuf. */
+struct t1_ent {
+	struct rte_mbuf *m;
+	uint64_t seq;
+};
+
 /* Consumer-private look-ahead into one ring: items already dequeued. */
 struct stage {
 	uint64_t seq[STAGE_SIZE];
@@ -71,7 +77,7 @@ struct prod {
 	uint64_t t2_bytes;
 	uint64_t drop_newest;
 	uint64_t spill_too_big;
-	struct rte_ring *t1; /* SP/SC, mbuf pointers */
+	struct rte_ring *t1; /* SP/SC, struct t1_ent */
 	struct rte_ring *t2; /* SP/SC, uint32 slot indices */
 };
 
@@ -291,8 +297,8 @@ udpmig_buf_create(const struct udpmig_buf_conf *conf)
 
 		p->inflight = NO_SEQ;
 		snprintf(rname, sizeof(rname), "udpmig_t1_%u", i);
-		p->t1 = ring_new(rname, sizeof(void *), t1_cap, RING_F_SP_ENQ | RING_F_SC_DEQ,
-			conf->socket_id);
+		p->t1 = ring_new(rname, sizeof(struct t1_ent), t1_cap,
+			RING_F_SP_ENQ | RING_F_SC_DEQ, conf->socket_id);
 		if (p->t1 == NULL)
 			goto fail;
 		if (buf->t2_slots > 0) {
@@ -395,6 +401,7 @@ unsigned int
 udpmig_buf_enqueue_burst(
 	struct udpmig_buf *buf, uint16_t producer, struct rte_mbuf **pkts, unsigned int n)
 {
+	struct t1_ent ent[UDPMIG_BUF_MAX_BURST];
 	struct prod *p;
 	unsigned int i, t1, t2, extra, held;
 	uint64_t seq;
@@ -408,13 +415,16 @@ udpmig_buf_enqueue_burst(
 	__atomic_store_n(
 		&p->inflight, __atomic_load_n(&buf->next_seq, __ATOMIC_RELAXED), __ATOMIC_SEQ_CST);
 	seq = __atomic_fetch_add(&buf->next_seq, n, __ATOMIC_SEQ_CST);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		udpmig_buf_seq_set(pkts[i], seq + i);
+		ent[i].m = pkts[i];
+		ent[i].seq = seq + i;
+	}
 	CNT_ADD(p->enq_pkts, n);
 
 	t1 = t1_reserve(buf, n, buf->t1_quota);
 	if (t1 > 0)
-		rte_ring_sp_enqueue_burst(p->t1, (void **)pkts, t1, NULL);
+		rte_ring_sp_enqueue_burst_elem(p->t1, ent, sizeof(ent[0]), t1, NULL);
 	held = t1;
 	if (t1 < n) {
 		t2 = t2_spill(buf, p, pkts + t1, n - t1);
@@ -423,8 +433,8 @@ udpmig_buf_enqueue_burst(
 			/* Over capacity: hold it in the headroom, the consumer trims. */
 			extra = t1_reserve(buf, n - held, buf->t1_limit);
 			if (extra > 0) {
-				rte_ring_sp_enqueue_burst(
-					p->t1, (void **)(pkts + held), extra, NULL);
+				rte_ring_sp_enqueue_burst_elem(
+					p->t1, ent + held, sizeof(ent[0]), extra, NULL);
 				t1 += extra;
 				held += extra;
 			}
@@ -436,7 +446,7 @@ udpmig_buf_enqueue_burst(
 	}
 	CNT_ADD(p->t1_pkts, t1);
 	/* Our packets are in the rings (or counted): release the watermark. */
-	__atomic_store_n(&p->inflight, NO_SEQ, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&p->inflight, NO_SEQ, __ATOMIC_RELEASE);
 	return held;
 }
 
@@ -468,14 +478,14 @@ stage_refill(struct udpmig_buf *buf, uint32_t s)
 	st->head = 0;
 	st->n = 0;
 	if ((s & 1) == 0) {
-		struct rte_mbuf *m[STAGE_SIZE];
+		struct t1_ent e[STAGE_SIZE];
 
 		if (p->t1 == NULL) /* a buffer half made, being freed */
 			return;
-		got = rte_ring_sc_dequeue_burst(p->t1, (void **)m, STAGE_SIZE, NULL);
+		got = rte_ring_sc_dequeue_burst_elem(p->t1, e, sizeof(e[0]), STAGE_SIZE, NULL);
 		for (k = 0; k < got; k++) {
-			st->item[k] = (uintptr_t)m[k];
-			st->seq[k] = udpmig_buf_seq_get(m[k]);
+			st->item[k] = (uintptr_t)e[k].m;
+			st->seq[k] = e[k].seq;
 		}
 	} else {
 		uint32_t idx[STAGE_SIZE];
