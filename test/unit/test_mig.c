@@ -238,9 +238,9 @@ test_illegal_pairs(void)
 				poison(&r);
 				CU_ASSERT_EQUAL(udpmig_mig_step(&m, e, 150, &tmo, &r), -EPERM);
 				CU_ASSERT(memcmp(&m, &before, sizeof(m)) == 0);
-				CU_ASSERT_EQUAL(r.from, s);
-				CU_ASSERT_EQUAL(r.to, s);
-				CU_ASSERT_EQUAL(r.event, e);
+				CU_ASSERT_EQUAL((int)r.from, s);
+				CU_ASSERT_EQUAL((int)r.to, s);
+				CU_ASSERT_EQUAL((int)r.event, e);
 				CU_ASSERT_EQUAL(r.actions, 0);
 				CU_ASSERT_EQUAL(r.elapsed_ns, 50);
 			}
@@ -665,21 +665,21 @@ test_timeouts_fire(void)
 		poison(&r);
 		CU_ASSERT_EQUAL(udpmig_mig_poll(&m, dl - 1, &tmo, &r), 0);
 		CU_ASSERT(memcmp(&m, &before, sizeof(m)) == 0);
-		CU_ASSERT_EQUAL(r.from, s);
-		CU_ASSERT_EQUAL(r.to, s);
+		CU_ASSERT_EQUAL((int)r.from, s);
+		CU_ASSERT_EQUAL((int)r.to, s);
 		CU_ASSERT_EQUAL(r.event, E(TIMEOUT));
 		CU_ASSERT_EQUAL(r.actions, 0);
 		CU_ASSERT_EQUAL(r.elapsed_ns, tmo.ns[s] - 1);
 
 		CU_ASSERT_EQUAL(udpmig_mig_poll(&m, dl, &tmo, &r), 1);
-		CU_ASSERT_EQUAL(r.from, s);
+		CU_ASSERT_EQUAL((int)r.from, s);
 		CU_ASSERT_EQUAL(r.to, x->to);
 		CU_ASSERT_EQUAL(r.event, E(TIMEOUT));
 		CU_ASSERT_EQUAL(r.actions, x->actions);
 		CU_ASSERT_EQUAL(r.elapsed_ns, tmo.ns[s]);
 		CU_ASSERT_EQUAL(m.state, x->to);
 		CU_ASSERT_EQUAL(m.entered_ns, dl);
-		CU_ASSERT_NOT_EQUAL(m.state, s);
+		CU_ASSERT_NOT_EQUAL((int)m.state, s);
 	}
 
 	/* Documented meanings of the timeouts that need one. */
