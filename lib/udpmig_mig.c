@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "udpmig_mig.h"
+#include "udpmig_priv.h"
 
 #define DIM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -142,21 +143,6 @@ _Static_assert(DIM(state_names) == UDPMIG_MIG_S_MAX, "state_names");
 _Static_assert(DIM(event_names) == UDPMIG_MIG_E_MAX, "event_names");
 _Static_assert(DIM(action_names) == UDPMIG_MIG_AB_MAX, "action_names");
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Whether @ns is an acceptable timeout for state @s. */
 static bool
 timeout_ok(enum udpmig_mig_state s, uint64_t ns)
@@ -186,17 +172,17 @@ udpmig_mig_timeouts_validate(const struct udpmig_mig_timeouts *t, char *err, siz
 	uint64_t need;
 
 	if (t == NULL) {
-		set_err(err, errlen, "no timeouts");
+		udpmig_set_err(err, errlen, "no timeouts");
 		return -EINVAL;
 	}
 	for (unsigned int s = 0; s < UDPMIG_MIG_S_MAX; s++) {
 		if (timeout_ok(s, t->ns[s]))
 			continue;
 		if (s == UDPMIG_MIG_S_IDLE)
-			set_err(err, errlen, "timeout of IDLE: %" PRIu64 " ns (accepted: 0, none)",
-				t->ns[s]);
+			udpmig_set_err(err, errlen,
+				"timeout of IDLE: %" PRIu64 " ns (accepted: 0, none)", t->ns[s]);
 		else
-			set_err(err, errlen,
+			udpmig_set_err(err, errlen,
 				"timeout of %s: %" PRIu64 " ns (accepted: 1 .. %" PRIu64 " ns)",
 				state_names[s], t->ns[s], UDPMIG_MIG_TIMEOUT_MAX_NS);
 		return -EINVAL;
@@ -204,7 +190,7 @@ udpmig_mig_timeouts_validate(const struct udpmig_mig_timeouts *t, char *err, siz
 	/* Both at most one day: no overflow. */
 	need = t->ns[UDPMIG_MIG_S_SRC_PRECOPY] + t->ns[UDPMIG_MIG_S_SRC_OFFLINE];
 	if (t->ns[UDPMIG_MIG_S_DST_EXPECTING] < need) {
-		set_err(err, errlen,
+		udpmig_set_err(err, errlen,
 			"timeout of DST_EXPECTING: %" PRIu64
 			" ns (accepted: at least SRC_PRECOPY + SRC_OFFLINE = %" PRIu64 " ns)",
 			t->ns[UDPMIG_MIG_S_DST_EXPECTING], need);

@@ -18,6 +18,7 @@
 #include <rte_common.h>
 #include <rte_errno.h>
 
+#include "udpmig_priv.h"
 #include "udpmig_vm.h"
 
 #define KEY_MAC   1
@@ -41,20 +42,6 @@ struct udpmig_vm_table {
 	struct udpmig_vm **by_id;
 	struct slot *map;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __rte_format_printf(3, 4);
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 udpmig_vm_conf_default(struct udpmig_vm_conf *conf)
@@ -102,23 +89,24 @@ udpmig_vm_conf_set(
 	int ret;
 
 	if (conf == NULL || key == NULL || value == NULL) {
-		set_err(err, errlen, "missing key or value");
+		udpmig_set_err(err, errlen, "missing key or value");
 		return -EINVAL;
 	}
 	if (strcmp(key, "name") == 0) {
 		if (strlen(value) >= sizeof(conf->name)) {
-			set_err(err, errlen, "name: longer than %zu characters",
+			udpmig_set_err(err, errlen, "name: longer than %zu characters",
 				sizeof(conf->name) - 1);
 			return -ENAMETOOLONG;
 		}
 		if (!name_ok(value)) {
-			set_err(err, errlen, "name: '%s' is not [A-Za-z0-9_.-]+", value);
+			udpmig_set_err(err, errlen, "name: '%s' is not [A-Za-z0-9_.-]+", value);
 			return -EINVAL;
 		}
 		snprintf(conf->name, sizeof(conf->name), "%s", value);
 	} else if (strcmp(key, "mac") == 0) {
 		if (rte_ether_unformat_addr(value, &conf->mac) != 0) {
-			set_err(err, errlen, "mac: '%s' is not a MAC (xx:xx:xx:xx:xx:xx)", value);
+			udpmig_set_err(
+				err, errlen, "mac: '%s' is not a MAC (xx:xx:xx:xx:xx:xx)", value);
 			return -EINVAL;
 		}
 	} else if (strcmp(key, "ip") == 0) {
@@ -126,43 +114,44 @@ udpmig_vm_conf_set(
 
 		if (inet_pton(AF_INET, value, a) == 1) {
 			if (conf->n_ip4 >= UDPMIG_VM_MAX_IP4) {
-				set_err(err, errlen, "ip: more than %d IPv4 addresses",
+				udpmig_set_err(err, errlen, "ip: more than %d IPv4 addresses",
 					UDPMIG_VM_MAX_IP4);
 				return -ENOSPC;
 			}
 			memcpy(&conf->ip4[conf->n_ip4++], a, 4);
 		} else if (inet_pton(AF_INET6, value, a) == 1) {
 			if (conf->n_ip6 >= UDPMIG_VM_MAX_IP6) {
-				set_err(err, errlen, "ip: more than %d IPv6 addresses",
+				udpmig_set_err(err, errlen, "ip: more than %d IPv6 addresses",
 					UDPMIG_VM_MAX_IP6);
 				return -ENOSPC;
 			}
 			memcpy(conf->ip6[conf->n_ip6++], a, 16);
 		} else {
-			set_err(err, errlen, "ip: '%s' is not an IPv4 or IPv6 address", value);
+			udpmig_set_err(
+				err, errlen, "ip: '%s' is not an IPv4 or IPv6 address", value);
 			return -EINVAL;
 		}
 	} else if (strcmp(key, "t1-quota") == 0) {
 		if (parse_u32(value, 0, MAX_QUOTA, &conf->t1_quota) < 0) {
-			set_err(err, errlen, "t1-quota: '%s' is not a number in 0..%u", value,
-				MAX_QUOTA);
+			udpmig_set_err(err, errlen, "t1-quota: '%s' is not a number in 0..%u",
+				value, MAX_QUOTA);
 			return -EINVAL;
 		}
 	} else if (strcmp(key, "t2-slots") == 0) {
 		if (parse_u32(value, 0, MAX_QUOTA, &conf->t2_slots) < 0) {
-			set_err(err, errlen, "t2-slots: '%s' is not a number in 0..%u", value,
-				MAX_QUOTA);
+			udpmig_set_err(err, errlen, "t2-slots: '%s' is not a number in 0..%u",
+				value, MAX_QUOTA);
 			return -EINVAL;
 		}
 	} else if (strcmp(key, "t2-slot-size") == 0) {
 		if (parse_u32(value, 64, 65536, &conf->t2_slot_size) < 0) {
-			set_err(err, errlen, "t2-slot-size: '%s' is not a number in 64..65536",
-				value);
+			udpmig_set_err(err, errlen,
+				"t2-slot-size: '%s' is not a number in 64..65536", value);
 			return -EINVAL;
 		}
 	} else if (strcmp(key, "t2-file") == 0) {
 		if (strlen(value) >= sizeof(conf->t2_file)) {
-			set_err(err, errlen, "t2-file: longer than %zu characters",
+			udpmig_set_err(err, errlen, "t2-file: longer than %zu characters",
 				sizeof(conf->t2_file) - 1);
 			return -ENAMETOOLONG;
 		}
@@ -170,19 +159,19 @@ udpmig_vm_conf_set(
 	} else if (strcmp(key, "policy") == 0) {
 		ret = udpmig_buf_policy_parse(value, &conf->policy);
 		if (ret < 0) {
-			set_err(err, errlen, "policy: '%s' is not drop-newest or drop-oldest",
-				value);
+			udpmig_set_err(err, errlen,
+				"policy: '%s' is not drop-newest or drop-oldest", value);
 			return ret;
 		}
 	} else if (strcmp(key, "hold-timeout-ms") == 0) {
 		if (parse_u32(value, 1, 3600000, &u) < 0) {
-			set_err(err, errlen, "hold-timeout-ms: '%s' is not a number in 1..3600000",
-				value);
+			udpmig_set_err(err, errlen,
+				"hold-timeout-ms: '%s' is not a number in 1..3600000", value);
 			return -EINVAL;
 		}
 		conf->hold_timeout_ms = u;
 	} else {
-		set_err(err, errlen,
+		udpmig_set_err(err, errlen,
 			"unknown key '%s' (accepted: name, mac, ip, t1-quota, t2-slots, t2-slot-size, t2-file, policy, hold-timeout-ms)",
 			key);
 		return -EINVAL;
@@ -194,40 +183,42 @@ int
 udpmig_vm_conf_validate(const struct udpmig_vm_conf *conf, char *err, size_t errlen)
 {
 	if (conf == NULL) {
-		set_err(err, errlen, "no configuration");
+		udpmig_set_err(err, errlen, "no configuration");
 		return -EINVAL;
 	}
 	if (memchr(conf->name, '\0', sizeof(conf->name)) == NULL || !name_ok(conf->name)) {
-		set_err(err, errlen, "name: missing or not [A-Za-z0-9_.-]+");
+		udpmig_set_err(err, errlen, "name: missing or not [A-Za-z0-9_.-]+");
 		return -EINVAL;
 	}
 	if (rte_is_zero_ether_addr(&conf->mac) || !rte_is_unicast_ether_addr(&conf->mac)) {
-		set_err(err, errlen, "mac: missing, zero or multicast");
+		udpmig_set_err(err, errlen, "mac: missing, zero or multicast");
 		return -EINVAL;
 	}
 	if (conf->t1_quota == 0 && conf->t2_slots == 0) {
-		set_err(err, errlen, "t1-quota, t2-slots: both 0, nothing could be buffered");
+		udpmig_set_err(
+			err, errlen, "t1-quota, t2-slots: both 0, nothing could be buffered");
 		return -EINVAL;
 	}
 	if (conf->t1_quota > MAX_QUOTA || conf->t2_slots > MAX_QUOTA) {
-		set_err(err, errlen, "t1-quota, t2-slots: over %u", MAX_QUOTA);
+		udpmig_set_err(err, errlen, "t1-quota, t2-slots: over %u", MAX_QUOTA);
 		return -EINVAL;
 	}
 	if (conf->t2_slot_size < 64 || conf->t2_slot_size > 65536) {
-		set_err(err, errlen, "t2-slot-size: %u is not in 64..65536", conf->t2_slot_size);
+		udpmig_set_err(
+			err, errlen, "t2-slot-size: %u is not in 64..65536", conf->t2_slot_size);
 		return -EINVAL;
 	}
 	if (conf->policy != UDPMIG_BUF_DROP_NEWEST && conf->policy != UDPMIG_BUF_DROP_OLDEST) {
-		set_err(err, errlen, "policy: not drop-newest or drop-oldest");
+		udpmig_set_err(err, errlen, "policy: not drop-newest or drop-oldest");
 		return -EINVAL;
 	}
 	if (conf->hold_timeout_ms == 0) {
-		set_err(err, errlen, "hold-timeout-ms: 0");
+		udpmig_set_err(err, errlen, "hold-timeout-ms: 0");
 		return -EINVAL;
 	}
 	if (conf->n_ip4 > UDPMIG_VM_MAX_IP4 || conf->n_ip6 > UDPMIG_VM_MAX_IP6 ||
 		memchr(conf->t2_file, '\0', sizeof(conf->t2_file)) == NULL) {
-		set_err(err, errlen, "ip or t2-file: out of range");
+		udpmig_set_err(err, errlen, "ip or t2-file: out of range");
 		return -EINVAL;
 	}
 	return 0;
@@ -382,12 +373,12 @@ udpmig_vm_table_add(
 
 	if (tbl == NULL || udpmig_vm_conf_validate(conf, err, errlen) < 0) {
 		if (tbl == NULL)
-			set_err(err, errlen, "no table");
+			udpmig_set_err(err, errlen, "no table");
 		errno = EINVAL;
 		return NULL;
 	}
 	if (udpmig_vm_lookup_name(tbl, conf->name) != NULL) {
-		set_err(err, errlen, "name: VM '%s' exists", conf->name);
+		udpmig_set_err(err, errlen, "name: VM '%s' exists", conf->name);
 		errno = EEXIST;
 		return NULL;
 	}
@@ -395,19 +386,20 @@ udpmig_vm_table_add(
 		uint8_t other[KEY_LEN];
 
 		if (map_find(tbl, key) != NULL) {
-			set_err(err, errlen, "%s: used by another VM", k == 0 ? "mac" : "ip");
+			udpmig_set_err(
+				err, errlen, "%s: used by another VM", k == 0 ? "mac" : "ip");
 			errno = EEXIST;
 			return NULL;
 		}
 		for (j = 0; j < k && vm_key(conf, j, other); j++)
 			if (memcmp(other, key, KEY_LEN) == 0) {
-				set_err(err, errlen, "ip: given twice");
+				udpmig_set_err(err, errlen, "ip: given twice");
 				errno = EINVAL;
 				return NULL;
 			}
 	}
 	if (tbl->n_vms == tbl->max_vms) {
-		set_err(err, errlen, "table full (%u VMs)", tbl->max_vms);
+		udpmig_set_err(err, errlen, "table full (%u VMs)", tbl->max_vms);
 		errno = ENOSPC;
 		return NULL;
 	}
@@ -415,7 +407,7 @@ udpmig_vm_table_add(
 		;
 	vm = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sizeof(*vm), RTE_CACHE_LINE_SIZE));
 	if (vm == NULL) {
-		set_err(err, errlen, "out of memory");
+		udpmig_set_err(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
