@@ -54,7 +54,7 @@ struct udpmig_vm_conf {
 	uint32_t hold_timeout_ms; /**< longest a destination holds packets */
 };
 
-/** Counters of one VM (per queue, or summed). */
+/** Counters of one VM (per queue, or summed); a cache line each, so queues never share one. */
 struct udpmig_vm_stats {
 	uint64_t rx_pkts; /**< packets for the VM seen by the datapath */
 	uint64_t rx_bytes; /**< their bytes */
@@ -63,7 +63,7 @@ struct udpmig_vm_stats {
 	uint64_t injected_pkts; /**< held packets later put in the virtqueue */
 	uint64_t tunneled_pkts; /**< held packets sent to the peer switch */
 	uint64_t drop_pkts; /**< dropped outside the buffer (e.g. virtqueue full) */
-};
+} __rte_cache_aligned;
 
 /** One VM. Fields other than @ref priv are owned by the table. */
 struct udpmig_vm {
@@ -71,7 +71,7 @@ struct udpmig_vm {
 	uint32_t id; /**< small number, unique while the VM exists */
 	struct udpmig_buf *buf; /**< its buffer, see udpmig_vm_buf_create() */
 	void *priv; /**< the caller's */
-	struct udpmig_vm_stats stats[UDPMIG_VM_MAX_QUEUES] __rte_cache_aligned;
+	struct udpmig_vm_stats stats[UDPMIG_VM_MAX_QUEUES];
 	/**< per-queue counters, one writer each */
 };
 
