@@ -707,6 +707,24 @@ udpmig_buf_count(const struct udpmig_buf *buf)
 	return __atomic_load_n(&buf->t1_held, __ATOMIC_RELAXED) + t2_held(buf);
 }
 
+uint64_t
+udpmig_buf_next_seq(const struct udpmig_buf *buf)
+{
+	return __atomic_load_n(&buf->next_seq, __ATOMIC_RELAXED);
+}
+
+uint64_t
+udpmig_buf_consumed(struct udpmig_buf *buf)
+{
+	uint64_t w = watermark(buf), head;
+	int s = pick_stream(buf, &head);
+
+	if (s < 0)
+		return w;
+	head = buf->cons.stages[s].seq[buf->cons.stages[s].head];
+	return RTE_MIN(w, head);
+}
+
 int
 udpmig_buf_stats_get(const struct udpmig_buf *buf, struct udpmig_buf_stats *st)
 {

@@ -231,6 +231,33 @@ unsigned int udpmig_buf_flush(struct udpmig_buf *buf);
 uint64_t udpmig_buf_count(const struct udpmig_buf *buf);
 
 /**
+ * The sequence number the next stamped packet gets. A producer that
+ * reads it right after its own udpmig_buf_enqueue_burst() gets a value
+ * above every sequence number it was given. Lock-free, any thread.
+ *
+ * @param buf
+ *   The buffer.
+ * @return
+ *   The next sequence number.
+ */
+uint64_t udpmig_buf_next_seq(const struct udpmig_buf *buf);
+
+/**
+ * How far the consumer has got: every sequence number below the returned
+ * value has been dequeued or dropped, and none at or above it has been
+ * dequeued. The consumer thread only (it looks ahead into the rings).
+ * A consumer that hands packets on in order uses it to tell producers
+ * when their own packets are all through (see the vhost-hook driver's
+ * hand-back from intercepting to direct delivery).
+ *
+ * @param buf
+ *   The buffer.
+ * @return
+ *   The lowest sequence number that may still be dequeued.
+ */
+uint64_t udpmig_buf_consumed(struct udpmig_buf *buf);
+
+/**
  * Read the counters. Lock-free; may run while producers and the
  * consumer run (each counter is then a recent value).
  *

@@ -407,6 +407,36 @@ test_nomem_keeps_packet(void)
 }
 
 static void
+test_next_seq_and_consumed(void)
+{
+	struct udpmig_buf_conf c = conf_of(4, 2, UDPMIG_BUF_DROP_NEWEST, 2);
+	struct udpmig_buf *b = udpmig_buf_create(&c);
+	struct rte_mbuf *out[8];
+	unsigned int k;
+
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT(udpmig_buf_next_seq(b) == 0);
+	CU_ASSERT(udpmig_buf_consumed(b) == 0);
+	put(b, 0, 0, 3, PKT_LEN); /* seq 0-2 */
+	put(b, 1, 3, 2, PKT_LEN); /* seq 3-4 */
+	CU_ASSERT(udpmig_buf_next_seq(b) == 5);
+	CU_ASSERT(udpmig_buf_consumed(b) == 0);
+	k = udpmig_buf_dequeue_burst(b, out, 2, pool);
+	CU_ASSERT(k == 2);
+	rte_pktmbuf_free_bulk(out, k);
+	CU_ASSERT(udpmig_buf_consumed(b) == 2);
+	/* Room for 3 more (seq 5-7): seq 8-9 are dropped at the end. */
+	put(b, 0, 5, 5, PKT_LEN);
+	CU_ASSERT(udpmig_buf_next_seq(b) == 10);
+	k = udpmig_buf_dequeue_burst(b, out, 8, pool);
+	CU_ASSERT(k == 6);
+	rte_pktmbuf_free_bulk(out, k);
+	/* Everything stamped is through: dequeued or dropped. */
+	CU_ASSERT(udpmig_buf_consumed(b) == udpmig_buf_next_seq(b));
+	udpmig_buf_free(b);
+}
+
+static void
 test_flush(void)
 {
 	struct udpmig_buf_conf c = conf_of(10, 10, UDPMIG_BUF_DROP_NEWEST, 2);
@@ -604,6 +634,7 @@ reg(int argc, char **argv)
 	if (CU_add_test(s, "create: bad configurations", test_create_errors) == NULL ||
 		CU_add_test(s, "api: bad arguments", test_api_errors) == NULL ||
 		CU_add_test(s, "policy names", test_policy_names) == NULL ||
+		CU_add_test(s, "next_seq and consumed", test_next_seq_and_consumed) == NULL ||
 		CU_add_test(s, "tier 1: in order", test_tier1_in_order) == NULL ||
 		CU_add_test(s, "tier 2: spill past the quota", test_spill_to_tier2) == NULL ||
 		CU_add_test(s, "tier 2: only, in a file", test_tier2_only_and_file) == NULL ||
