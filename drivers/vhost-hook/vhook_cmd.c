@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * net_vhook's control socket commands. The server (lib/udpmig_ctl)
+ * checks the argument counts; each handler here takes the lock, finds
+ * the VM, calls one function and replies. They run on the vhook control
+ * thread, so the migration machines need no other protection.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhook.h"
+
+typedef void (*reply_fn)(struct vhook_port *p, FILE *f);
+
+/* Reply with what @fn writes, or an error if the stream fails. */
+static void
+reply_with(struct udpmig_ctl_conn *c, struct vhook_port *p, reply_fn fn)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL) {
+		udpmig_ctl_reply_error(c, "out of memory");
+		return;
+	}
+	fn(p, f);
+	if (fclose(f) != 0 || buf == NULL)
+		udpmig_ctl_reply_error(c, "out of memory");
+	else
+		udpmig_ctl_reply(c, buf);
+	free(buf);
+}
+
+/* Find the VM or reply with an error naming the known ones. */
+static struct vhook_port *
+find_vm(struct udpmig_ctl_conn *c, const char *name)
+{
+	struct vhook_port *p = vhook_port_by_name(name);
+	char known[512];
+	size_t off = 0;
+	uint32_t i;
+
+	if (p != NULL)
+		return p;
+	known[0] = '\0';
+	for (i = 0; i < RTE_DIM(vhook_global.ports) && off < sizeof(known); i++)
+		if (vhook_global.ports[i] != NULL)
+			off += snprintf(known + off, sizeof(known) - off, "%s%s", off ? ", " : "",
+				vhook_global.ports[i]->args.vm.name);
+	udpmig_ctl_reply_error(c, "unknown VM '%s' (known: %s)", name, off ? known : "none");
+	return NULL;
+}
+
+static void
+port_brief(struct vhook_port *p, FILE *f)
+{
+	fprintf(f, "{\"vm\":");
+	udpmig_ctl_json_str(f, p->args.vm.name);
+	fprintf(f, ",\"port_id\":%u,\"iface\":", p->port_id);
+	udpmig_ctl_json_str(f, p->args.iface);
+	fprintf(f,
+		",\"client\":%s,\"queues\":%u,\"attached\":%s,\"state\":\"%s\",\"mode\":\"%s\","
+		"\"held\":%" PRIu64 "}",
+		p->args.client ? "true" : "false", p->args.queues,
+		__atomic_load_n(&p->attached, __ATOMIC_RELAXED) ? "true" : "false",
+		udpmig_mig_state_name(p->mig.state), vhook_mode_name(p->mode),
+		udpmig_buf_count(p->buf));
+}
+
+static void
+port_counters(struct vhook_port *p, FILE *f)
+{
+	uint64_t v[VHOOK_N_COUNTERS];
+	unsigned int i;
+
+	vhook_counters_get(p, v);
+	fputc('{', f);
+	for (i = 0; i < VHOOK_N_COUNTERS; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", vhook_counter_name(i), v[i]);
+	fputc('}', f);
+}
+
+int
+vhook_port_dump_json(struct vhook_port *p, FILE *f)
+{
+	uint64_t now = vhook_now_ns();
+
+	fprintf(f, "{\"port\":");
+	port_brief(p, f);
+	fprintf(f, ",\"config\":");
+	udpmig_vm_dump_json(p->vm, f);
+	fprintf(f,
+		",\"migration\":{\"state\":\"%s\",\"in_state_ms\":%.1f,\"auto_detect\":%s,"
+		"\"dirty_logging\":%s,\"returning_held\":%s,\"timeout_ms\":",
+		udpmig_mig_state_name(p->mig.state), (double)(now - p->mig.entered_ns) / 1e6,
+		p->args.auto_detect ? "true" : "false", p->log_all ? "true" : "false",
+		p->inject ? "true" : "false");
+	if (p->mig.deadline_ns == UINT64_MAX)
+		fprintf(f, "null");
+	else
+		fprintf(f, "%.1f", (double)(p->mig.deadline_ns - p->mig.entered_ns) / 1e6);
+	fprintf(f, "},\"counters\":");
+	port_counters(p, f);
+	fputc('}', f);
+	return ferror(f) ? -EIO : 0;
+}
+
+static void
+dump_port(struct vhook_port *p, FILE *f)
+{
+	vhook_port_dump_json(p, f);
+}
+
+static void
+dump_status(struct vhook_port *unused __rte_unused, FILE *f)
+{
+	uint32_t i, n = 0;
+
+	fprintf(f, "{\"driver\":\"net_vhook\",\"version\":\"%s\",\"ctl\":", UDPMIG_VERSION);
+	udpmig_ctl_json_str(f, vhook_global.ctl_path);
+	fprintf(f, ",\"ports\":[");
+	for (i = 0; i < RTE_DIM(vhook_global.ports); i++)
+		if (vhook_global.ports[i] != NULL) {
+			if (n++ > 0)
+				fputc(',', f);
+			port_brief(vhook_global.ports[i], f);
+		}
+	fprintf(f, "]}");
+}
+
+static void
+dump_stats(struct vhook_port *unused __rte_unused, FILE *f)
+{
+	uint32_t i, n = 0;
+
+	fputc('{', f);
+	for (i = 0; i < RTE_DIM(vhook_global.ports); i++) {
+		struct vhook_port *p = vhook_global.ports[i];
+
+		if (p == NULL)
+			continue;
+		if (n++ > 0)
+			fputc(',', f);
+		udpmig_ctl_json_str(f, p->args.vm.name);
+		fputc(':', f);
+		port_counters(p, f);
+	}
+	fputc('}', f);
+}
+
+static void
+cmd_status(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[] __rte_unused,
+	void *aux __rte_unused)
+{
+	pthread_mutex_lock(&vhook_global.lock);
+	reply_with(c, NULL, dump_status);
+	pthread_mutex_unlock(&vhook_global.lock);
+}
+
+static void
+cmd_stats(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[] __rte_unused,
+	void *aux __rte_unused)
+{
+	pthread_mutex_lock(&vhook_global.lock);
+	reply_with(c, NULL, dump_stats);
+	pthread_mutex_unlock(&vhook_global.lock);
+}
+
+static void
+cmd_vm_show(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[],
+	void *aux __rte_unused)
+{
+	struct vhook_port *p;
+
+	pthread_mutex_lock(&vhook_global.lock);
+	p = find_vm(c, argv[1]);
+	if (p != NULL)
+		reply_with(c, p, dump_port);
+	pthread_mutex_unlock(&vhook_global.lock);
+}
+
+/* migrate-start, migrate-offline, migrate-abort: aux is the event. */
+static void
+cmd_migrate(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[], void *aux)
+{
+	enum udpmig_mig_event ev = (enum udpmig_mig_event)(uintptr_t)aux;
+	struct udpmig_mig_result res;
+	struct vhook_port *p;
+	char acts[256];
+	int ret;
+
+	pthread_mutex_lock(&vhook_global.lock);
+	p = find_vm(c, argv[1]);
+	if (p == NULL)
+		goto out;
+	ret = vhook_mig_event(p, ev, argv[0], &res);
+	if (ret == -EPERM) {
+		udpmig_ctl_reply_error(c, "%s: VM %s is in state %s, where it does not apply",
+			argv[0], p->args.vm.name, udpmig_mig_state_name(p->mig.state));
+	} else if (ret < 0) {
+		udpmig_ctl_reply_error(
+			c, "%s: VM %s: %s", argv[0], p->args.vm.name, strerror(-ret));
+	} else {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		udpmig_mig_actions_str(res.actions, acts, sizeof(acts));
+		if (f != NULL) {
+			fprintf(f, "{\"vm\":");
+			udpmig_ctl_json_str(f, p->args.vm.name);
+			fprintf(f, ",\"from\":\"%s\",\"to\":\"%s\",\"actions\":\"%s\"}",
+				udpmig_mig_state_name(res.from), udpmig_mig_state_name(res.to),
+				acts);
+		}
+		if (f == NULL || fclose(f) != 0 || buf == NULL)
+			udpmig_ctl_reply_error(c, "out of memory");
+		else
+			udpmig_ctl_reply(c, buf);
+		free(buf);
+	}
+out:
+	pthread_mutex_unlock(&vhook_global.lock);
+}
+
+int
+vhook_cmd_register(struct udpmig_ctl_server *srv)
+{
+	static const struct {
+		const char *name;
+		const char *usage;
+		int min, max;
+		udpmig_ctl_handler_t fn;
+		enum udpmig_mig_event ev;
+	} cmds[] = {
+		{ "status", "status", 0, 0, cmd_status, 0 },
+		{ "stats", "stats", 0, 0, cmd_stats, 0 },
+		{ "vm-show", "vm-show VM", 1, 1, cmd_vm_show, 0 },
+		{ "migrate-start", "migrate-start VM", 1, 1, cmd_migrate, UDPMIG_MIG_E_START },
+		{ "migrate-offline", "migrate-offline VM", 1, 1, cmd_migrate,
+			UDPMIG_MIG_E_OFFLINE },
+		{ "migrate-abort", "migrate-abort VM", 1, 1, cmd_migrate, UDPMIG_MIG_E_ABORT },
+	};
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < RTE_DIM(cmds); i++) {
+		ret = udpmig_ctl_register(srv, cmds[i].name, cmds[i].usage, cmds[i].min,
+			cmds[i].max, cmds[i].fn, (void *)(uintptr_t)cmds[i].ev);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The net_vhook control thread: one per process, started with the first
+ * port and stopped with the last. The host (OVS, testpmd, udpmig-switch)
+ * owns the lcores, so migration work cannot live on one: this thread
+ * turns the vhost callbacks' events and the control socket's commands
+ * into migration-machine steps, performs their actions, hands held
+ * packets back to the guest (the injector), and serves the control
+ * socket. It holds vhook_global.lock while it touches ports, for a
+ * bounded amount of work at a time, so the vhost-events thread (shared
+ * with the host's own vhost ports) never waits long.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#include <rte_vhost.h>
+
+#include <ethdev_driver.h>
+
+#include "vhook.h"
+
+#define EV_RING_SIZE  4096
+#define INJECT_BUDGET 8 /* bursts per port per loop */
+#define IDLE_POLL_MS  1
+#define CTL_DIR       "/run/udpmig"
+
+struct vhook_global vhook_global = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static const char *const mode_names[] = {
+	[VHOOK_DIRECT] = "direct",
+	[VHOOK_INTERCEPT] = "intercept",
+	[VHOOK_DRAIN] = "drain",
+};
+
+const char *
+vhook_mode_name(uint32_t mode)
+{
+	return mode < RTE_DIM(mode_names) ? mode_names[mode] : "?";
+}
+
+uint64_t
+vhook_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * UDPMIG_MIG_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+void
+vhook_set_mode(struct vhook_port *p, enum vhook_mode mode)
+{
+	__atomic_store_n(&p->mode, mode, __ATOMIC_SEQ_CST);
+}
+
+struct vhook_port *
+vhook_port_by_name(const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < RTE_DIM(vhook_global.ports); i++) {
+		struct vhook_port *p = vhook_global.ports[i];
+
+		if (p != NULL && strcmp(p->args.vm.name, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* --- the injector ------------------------------------------------------ */
+
+static void
+pend_drop(struct vhook_port *p)
+{
+	uint16_t n = p->pend_n - p->pend_head;
+
+	if (n > 0) {
+		rte_pktmbuf_free_bulk(p->pend + p->pend_head, n);
+		p->vm->stats[VHOOK_CTL_SLOT].drop_pkts += n;
+	}
+	p->pend_head = 0;
+	p->pend_n = 0;
+}
+
+/*
+ * Has every tx queue seen all of its own held packets injected? Read
+ * each queue's mark between two identical, even epochs: the queue was
+ * outside a burst, and its next burst will read a done_seq at least as
+ * high as ours and go direct.
+ */
+static bool
+queues_through(const struct vhook_port *p, uint64_t done)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHOOK_MAX_QUEUES; i++) {
+		const struct vhook_queue *q = p->txq[i];
+		uint64_t e1, e2, mark;
+
+		if (q == NULL)
+			continue;
+		e1 = __atomic_load_n(&q->epoch, __ATOMIC_SEQ_CST);
+		mark = __atomic_load_n(&q->mark, __ATOMIC_SEQ_CST);
+		e2 = __atomic_load_n(&q->epoch, __ATOMIC_SEQ_CST);
+		if (e1 != e2 || (e1 & 1) != 0 || mark > done)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Give held packets back to the guest's first rx virtqueue, in sequence,
+ * as fast as it takes them; a full ring is retried on the next round,
+ * never dropped. Returns true when it did some work.
+ */
+static bool
+inject_step(struct vhook_port *p)
+{
+	struct rte_mempool *mp = p->rxq[0] != NULL ? p->rxq[0]->mp : NULL;
+	struct udpmig_vm_stats *vs = &p->vm->stats[VHOOK_CTL_SLOT];
+	uint64_t done;
+	unsigned int round;
+	bool work = false;
+
+	if (!p->inject || !__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE) || p->txq[0] == NULL)
+		return false;
+	if (__atomic_load_n(&p->mode, __ATOMIC_RELAXED) != VHOOK_DRAIN) {
+		/* No queue goes direct before the first round sets done_seq. */
+		__atomic_store_n(&p->done_seq, 0, __ATOMIC_SEQ_CST);
+		vhook_set_mode(p, VHOOK_DRAIN);
+	}
+	for (round = 0; round < INJECT_BUDGET; round++) {
+		uint16_t want, k;
+
+		if (p->pend_head == p->pend_n) {
+			uint64_t nomem = 0;
+			struct udpmig_buf_stats bs;
+
+			p->pend_head = 0;
+			p->pend_n = (uint16_t)udpmig_buf_dequeue_burst(
+				p->buf, p->pend, VHOOK_INJECT_BURST, mp);
+			if (p->pend_n == 0) {
+				if (udpmig_buf_stats_get(p->buf, &bs) == 0)
+					nomem = bs.deq_nomem;
+				if (nomem != p->inject_nomem)
+					p->inject_nomem = nomem;
+				break;
+			}
+		}
+		want = p->pend_n - p->pend_head;
+		k = rte_vhost_enqueue_burst(p->vid, p->txq[0]->vring, p->pend + p->pend_head, want);
+		rte_pktmbuf_free_bulk(p->pend + p->pend_head, k);
+		p->pend_head += k;
+		vs->injected_pkts += k;
+		work |= k > 0;
+		if (k < want) {
+			p->inject_full++;
+			break;
+		}
+	}
+	if (p->pend_head < p->pend_n)
+		done = udpmig_buf_seq_get(p->pend[p->pend_head]);
+	else
+		done = udpmig_buf_consumed(p->buf);
+	__atomic_store_n(&p->done_seq, done, __ATOMIC_SEQ_CST);
+
+	if (p->pend_head == p->pend_n && udpmig_buf_count(p->buf) == 0 && queues_through(p, done)) {
+		vhook_set_mode(p, VHOOK_DIRECT);
+		p->inject = false;
+		VHOOK_LOG(INFO, "%s: held packets handed back in order; direct delivery again",
+			p->args.vm.name);
+	}
+	return work;
+}
+
+/* --- migration machine -------------------------------------------------- */
+
+static void
+do_actions(struct vhook_port *p, uint32_t actions)
+{
+	uint32_t bit;
+
+	for (bit = 0; bit < UDPMIG_MIG_AB_MAX; bit++) {
+		if ((actions & (1u << bit)) == 0)
+			continue;
+		switch ((enum udpmig_mig_action_bit)bit) {
+		case UDPMIG_MIG_AB_OPEN_CHANNEL:
+			p->migrations++;
+			break;
+		case UDPMIG_MIG_AB_START_INTERCEPT:
+			p->inject = false;
+			vhook_set_mode(p, VHOOK_INTERCEPT);
+			break;
+		case UDPMIG_MIG_AB_DROP:
+			pend_drop(p);
+			udpmig_buf_flush(p->buf);
+			break;
+		case UDPMIG_MIG_AB_INJECT:
+			p->aborts++;
+			p->inject = true;
+			break;
+		case UDPMIG_MIG_AB_STOP_INTERCEPT:
+			/* Back to direct delivery through the injector, which
+			 * hands over only once nothing is held. */
+			p->inject = true;
+			break;
+		case UDPMIG_MIG_AB_STREAM:
+		case UDPMIG_MIG_AB_SEND_ABORT:
+		case UDPMIG_MIG_AB_ANNOUNCE:
+		case UDPMIG_MIG_AB_SEND_END:
+		case UDPMIG_MIG_AB_CLOSE_CHANNEL:
+			/* The tunnel's (udpmig-switch issue); nothing here yet. */
+			break;
+		case UDPMIG_MIG_AB_MAX:
+			break;
+		}
+	}
+}
+
+/* Log a transition once, act on it, publish the state. */
+static void
+after_step(struct vhook_port *p, const char *why, const struct udpmig_mig_result *res)
+{
+	char acts[256];
+
+	if (res->to != res->from) {
+		p->transitions++;
+		udpmig_mig_actions_str(res->actions, acts, sizeof(acts));
+		VHOOK_LOG(NOTICE, "%s: %s -> %s on %s (%s) after %.1f ms; actions: %s",
+			p->args.vm.name, udpmig_mig_state_name(res->from),
+			udpmig_mig_state_name(res->to), udpmig_mig_event_name(res->event), why,
+			(double)res->elapsed_ns / 1e6, acts);
+	}
+	do_actions(p, res->actions);
+	__atomic_store_n(&p->state_pub, p->mig.state, __ATOMIC_RELEASE);
+}
+
+int
+vhook_mig_event(struct vhook_port *p, enum udpmig_mig_event ev, const char *why,
+	struct udpmig_mig_result *res)
+{
+	struct udpmig_mig_result r;
+	int ret;
+
+	if (res == NULL)
+		res = &r;
+	ret = udpmig_mig_step(&p->mig, ev, vhook_now_ns(), &p->args.timeouts, res);
+	if (ret == 0)
+		after_step(p, why, res);
+	return ret;
+}
+
+static void
+handle_event(const struct vhook_ev *ev)
+{
+	struct vhook_port *p;
+	enum udpmig_mig_state st;
+
+	if (ev->slot >= RTE_DIM(vhook_global.ports))
+		return;
+	p = vhook_global.ports[ev->slot];
+	if (p == NULL || p->gen != ev->gen || !p->args.auto_detect)
+		return;
+	st = p->mig.state;
+	switch ((enum vhook_ev_kind)ev->kind) {
+	case VHOOK_EV_LOG_ALL_ON:
+		if (st == UDPMIG_MIG_S_IDLE)
+			vhook_mig_event(p, UDPMIG_MIG_E_START, "dirty logging on", NULL);
+		break;
+	case VHOOK_EV_LOG_ALL_OFF:
+		if (st == UDPMIG_MIG_S_SRC_PRECOPY)
+			vhook_mig_event(p, UDPMIG_MIG_E_CANCEL, "dirty logging off", NULL);
+		break;
+	case VHOOK_EV_DESTROY_DEVICE:
+		if (st == UDPMIG_MIG_S_SRC_PRECOPY || (st == UDPMIG_MIG_S_IDLE && p->log_all))
+			vhook_mig_event(p, UDPMIG_MIG_E_OFFLINE, "rings stopped", NULL);
+		break;
+	case VHOOK_EV_NEW_DEVICE:
+		if (st == UDPMIG_MIG_S_SRC_OFFLINE)
+			vhook_mig_event(p, UDPMIG_MIG_E_ABORT, "rings restarted here", NULL);
+		break;
+	}
+}
+
+static void *
+ctl_thread(void *arg __rte_unused)
+{
+	bool busy = false;
+
+	while (!__atomic_load_n(&vhook_global.quit, __ATOMIC_ACQUIRE)) {
+		struct vhook_ev evs[32];
+		unsigned int n, i;
+		uint64_t now;
+
+		if (vhook_global.ctl != NULL)
+			udpmig_ctl_server_run(vhook_global.ctl, busy ? 0 : IDLE_POLL_MS);
+		else if (!busy)
+			rte_delay_us_sleep(IDLE_POLL_MS * 1000);
+		busy = false;
+
+		pthread_mutex_lock(&vhook_global.lock);
+		n = rte_ring_sc_dequeue_burst_elem(
+			vhook_global.events, evs, sizeof(evs[0]), RTE_DIM(evs), NULL);
+		for (i = 0; i < n; i++)
+			handle_event(&evs[i]);
+		busy |= n > 0;
+		now = vhook_now_ns();
+		for (i = 0; i < RTE_DIM(vhook_global.ports); i++) {
+			struct vhook_port *p = vhook_global.ports[i];
+			struct udpmig_mig_result res;
+
+			if (p == NULL)
+				continue;
+			if (udpmig_mig_poll(&p->mig, now, &p->args.timeouts, &res) == 1)
+				after_step(p, "state timeout", &res);
+			busy |= inject_step(p);
+		}
+		pthread_mutex_unlock(&vhook_global.lock);
+	}
+	return NULL;
+}
+
+/* --- process-wide set-up ------------------------------------------------ */
+
+/* The default control socket: /run/udpmig/<EAL file prefix>.ctl. */
+static void
+ctl_default_path(char *buf, size_t len)
+{
+	const char *rt = rte_eal_get_runtime_dir();
+	const char *prefix = strrchr(rt, '/');
+
+	snprintf(buf, len, "%s/%s.ctl", CTL_DIR, prefix != NULL ? prefix + 1 : "rte");
+}
+
+static int
+global_init(const struct vhook_args *a, char *err, size_t errlen)
+{
+	struct udpmig_ctl_conf cc = {
+		.group = a->ctl_group[0] != '\0' ? a->ctl_group : NULL,
+		.version = "net_vhook " UDPMIG_VERSION,
+	};
+	int ret;
+
+	vhook_global.events = rte_ring_create_elem("vhook_events", sizeof(struct vhook_ev),
+		EV_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	vhook_global.vms = udpmig_vm_table_create(RTE_MAX_ETHPORTS);
+	if (vhook_global.events == NULL || vhook_global.vms == NULL) {
+		snprintf(err, errlen, "out of memory for the event ring or the VM table");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (strcmp(a->ctl, "none") != 0) {
+		if (a->ctl[0] != '\0')
+			strlcpy(vhook_global.ctl_path, a->ctl, sizeof(vhook_global.ctl_path));
+		else
+			ctl_default_path(vhook_global.ctl_path, sizeof(vhook_global.ctl_path));
+		vhook_global.ctl = udpmig_ctl_server_create(vhook_global.ctl_path, &cc);
+		if (vhook_global.ctl == NULL) {
+			ret = -rte_errno;
+			snprintf(err, errlen, "ctl: cannot serve %s: %s", vhook_global.ctl_path,
+				strerror(rte_errno));
+			goto fail;
+		}
+		ret = vhook_cmd_register(vhook_global.ctl);
+		if (ret < 0) {
+			snprintf(err, errlen, "ctl: cannot register commands: %s", strerror(-ret));
+			goto fail;
+		}
+	} else {
+		vhook_global.ctl_path[0] = '\0';
+	}
+	if (!vhook_global.tel_registered) {
+		vhook_tel_register();
+		vhook_global.tel_registered = true;
+	}
+	vhook_global.quit = 0;
+	ret = rte_ctrl_thread_create(&vhook_global.thread, "vhook-ctl", NULL, ctl_thread, NULL);
+	if (ret != 0) {
+		snprintf(err, errlen, "cannot start the control thread: %s", strerror(ret));
+		ret = -ret;
+		goto fail;
+	}
+	vhook_global.thread_running = true;
+	if (vhook_global.ctl != NULL)
+		VHOOK_LOG(INFO, "control socket %s", vhook_global.ctl_path);
+	return 0;
+fail:
+	udpmig_ctl_server_free(vhook_global.ctl);
+	vhook_global.ctl = NULL;
+	udpmig_vm_table_free(vhook_global.vms);
+	vhook_global.vms = NULL;
+	rte_ring_free(vhook_global.events);
+	vhook_global.events = NULL;
+	return ret;
+}
+
+/* Called without the lock: the thread takes it. */
+static void
+global_fini(void)
+{
+	if (vhook_global.thread_running) {
+		__atomic_store_n(&vhook_global.quit, 1, __ATOMIC_RELEASE);
+		pthread_join(vhook_global.thread, NULL);
+		vhook_global.thread_running = false;
+	}
+	udpmig_ctl_server_free(vhook_global.ctl);
+	vhook_global.ctl = NULL;
+	udpmig_vm_table_free(vhook_global.vms);
+	vhook_global.vms = NULL;
+	rte_ring_free(vhook_global.events);
+	vhook_global.events = NULL;
+}
+
+/* A later port may repeat the process's control socket, or leave it out. */
+static bool
+ctl_same(const struct vhook_args *a)
+{
+	if (a->ctl[0] == '\0')
+		return true;
+	if (strcmp(a->ctl, "none") == 0)
+		return vhook_global.ctl_path[0] == '\0';
+	return strcmp(a->ctl, vhook_global.ctl_path) == 0;
+}
+
+int
+vhook_port_add(struct vhook_port *p, char *err, size_t errlen)
+{
+	char verr[128];
+	uint32_t slot;
+	int ret;
+
+	pthread_mutex_lock(&vhook_global.lock);
+	if (vhook_global.n_ports == 0) {
+		ret = global_init(&p->args, err, errlen);
+		if (ret < 0)
+			goto out;
+	} else if (!ctl_same(&p->args)) {
+		snprintf(err, errlen,
+			"ctl: this process already has its control socket (%s); one per process",
+			vhook_global.ctl_path[0] != '\0' ? vhook_global.ctl_path : "none");
+		ret = -EEXIST;
+		goto out;
+	}
+	if (vhook_port_by_name(p->args.vm.name) != NULL) {
+		snprintf(err, errlen, "vm: a net_vhook port for VM '%s' exists", p->args.vm.name);
+		ret = -EEXIST;
+		goto out_fini;
+	}
+	for (slot = 0; slot < RTE_DIM(vhook_global.ports); slot++)
+		if (vhook_global.ports[slot] == NULL)
+			break;
+	if (slot == RTE_DIM(vhook_global.ports)) {
+		snprintf(err, errlen, "too many net_vhook ports");
+		ret = -ENOSPC;
+		goto out_fini;
+	}
+	p->vm = udpmig_vm_table_add(vhook_global.vms, &p->args.vm, verr, sizeof(verr));
+	if (p->vm == NULL) {
+		ret = -errno;
+		snprintf(err, errlen, "%s", verr);
+		goto out_fini;
+	}
+	ret = udpmig_vm_buf_create(p->vm, p->args.queues, p->eth_dev->data->numa_node);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot create the buffer (t1-quota %u, t2-slots %u): %s",
+			p->args.vm.t1_quota, p->args.vm.t2_slots, strerror(-ret));
+		udpmig_vm_free(udpmig_vm_table_del(vhook_global.vms, p->args.vm.name));
+		p->vm = NULL;
+		goto out_fini;
+	}
+	p->vm->priv = p;
+	p->buf = p->vm->buf;
+	udpmig_mig_init(&p->mig, vhook_now_ns());
+	p->state_pub = p->mig.state;
+	p->slot = slot;
+	p->gen = ++vhook_global.gens[slot];
+	p->vid = -1;
+	vhook_global.ports[slot] = p;
+	vhook_global.n_ports++;
+	ret = 0;
+	goto out;
+out_fini:
+	if (vhook_global.n_ports == 0) {
+		pthread_mutex_unlock(&vhook_global.lock);
+		global_fini();
+		return ret;
+	}
+out:
+	pthread_mutex_unlock(&vhook_global.lock);
+	return ret;
+}
+
+void
+vhook_port_del(struct vhook_port *p)
+{
+	struct udpmig_buf_stats bs;
+	bool last;
+
+	pthread_mutex_lock(&vhook_global.lock);
+	if (p->vm == NULL || vhook_global.ports[p->slot] != p) {
+		pthread_mutex_unlock(&vhook_global.lock);
+		return;
+	}
+	vhook_mig_event(p, UDPMIG_MIG_E_REMOVE, "port closed", NULL);
+	pend_drop(p);
+	if (udpmig_buf_stats_get(p->buf, &bs) == 0 && bs.held > 0)
+		VHOOK_LOG(WARNING, "%s: port closed with %" PRIu64 " packets held: dropped",
+			p->args.vm.name, bs.held);
+	vhook_global.ports[p->slot] = NULL;
+	udpmig_vm_free(udpmig_vm_table_del(vhook_global.vms, p->args.vm.name));
+	p->vm = NULL;
+	p->buf = NULL;
+	last = --vhook_global.n_ports == 0;
+	pthread_mutex_unlock(&vhook_global.lock);
+	if (last)
+		global_fini();
+}
