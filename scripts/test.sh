@@ -7,11 +7,13 @@
 #   3. unit: the CUnit suites (gcc build in build/)
 #   4. sanitizers: the CUnit suites again under ASan+UBSan, and the
 #      libFuzzer targets (clang build in build-san/)
-#   5. bench: the benchmarks (they report; only a crash or an order error fails)
+#   5. integration: real DPDK processes (testpmd with the net_vhook driver,
+#      vhost-user sockets, virtio-user guest stand-ins, the sender)
+#   6. bench: the benchmarks (they report; only a crash or a missing figure fails)
 # The last line is "N passed, N failed" over every test that ran.
 #
 # Environment: UDPMIG_SKIP_SETUP=1 skips step 1; UDPMIG_SKIP_SAN=1 skips 4;
-# UDPMIG_SKIP_BENCH=1 skips 5.
+# UDPMIG_SKIP_INTEGRATION=1 skips 5; UDPMIG_SKIP_BENCH=1 skips 6.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,11 +108,19 @@ if [ "${UDPMIG_SKIP_SAN:-0}" != 1 ]; then
 	fi
 fi
 
-# 5. Benchmarks ----------------------------------------------------------------
+# 5. Integration (gcc build, real processes) -----------------------------------
+if [ "${UDPMIG_SKIP_INTEGRATION:-0}" != 1 ] && [ -f build/build.ninja ]; then
+	say "integration tests (real DPDK processes)"
+	meson test -C build --suite integration --print-errorlogs --num-processes 1 --verbose |
+		grep -E '^(ok|not ok|udpmig-result|SKIP|#.*(lost|offline|guest))' || true
+	count_meson build integration
+fi
+
+# 6. Benchmarks ----------------------------------------------------------------
 if [ "${UDPMIG_SKIP_BENCH:-0}" != 1 ]; then
 	say "benchmarks (reported, never failing on a number)"
 	meson test -C build --benchmark --print-errorlogs --num-processes 1 --verbose |
-		grep -vE '^(ninja|\[|Ok:|Expected|Fail:|Unexpected|Skipped|Timeout|Full log)' || true
+		grep -vE '^(# started|ninja|\[|Ok:|Expected|Fail:|Unexpected|Skipped|Timeout|Full log)' || true
 	count_meson build bench
 fi
 
