@@ -25,15 +25,15 @@ OUT=${UDPMIG_BUILD:-.}/bench-vhook.json
 run() {
 	local tag=$1 vdev=$2
 	rm -f "$IT_DIR"/*.sock
-	it_bg "sw-$tag" stdbuf -o0 -e0 "$TESTPMD" --lcores=0@0,1@1 --no-pci --huge-unlink \
+	it_bg "sw-$tag" stdbuf -o0 -e0 "$TESTPMD" --lcores='0@(0,1),1@(0,1)' --no-pci --huge-unlink \
 		--file-prefix "$(it_prefix "sw-$tag")" -d "$DRV" \
 		--vdev "$vdev" --vdev "net_vhost1,iface=$IT_DIR/in.sock" \
 		-- -a --stats-period 1 --total-num-mbufs=32768 --forward-mode=io
 	it_wait_file "$IT_DIR/vm.sock" 30 && it_wait_file "$IT_DIR/in.sock" 30 || return 1
-	it_bg "rx-$tag" stdbuf -o0 "$TESTPMD" --lcores=0@0,1@0 --no-pci --no-huge -m 512 \
+	it_bg "rx-$tag" stdbuf -o0 "$TESTPMD" --lcores='0@(0,1),1@(0,1)' --no-pci --no-huge -m 512 \
 		--file-prefix "$(it_prefix "rx-$tag")" --vdev "virtio_user0,path=$IT_DIR/vm.sock" \
 		-- -a --stats-period 3600 --forward-mode=rxonly --total-num-mbufs=8192
-	it_bg "tx-$tag" stdbuf -o0 "$TESTPMD" --lcores=0@0,1@0 --no-pci --no-huge -m 512 \
+	it_bg "tx-$tag" stdbuf -o0 "$TESTPMD" --lcores='0@(0,1),1@(0,1)' --no-pci --no-huge -m 512 \
 		--file-prefix "$(it_prefix "tx-$tag")" --vdev "virtio_user0,path=$IT_DIR/in.sock" \
 		-- -a --stats-period 3600 --forward-mode=txonly --total-num-mbufs=8192
 	sleep "$SECS"
