@@ -62,7 +62,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	run "vhost$r" "$VHOST"
 	a=$(tx_pps "sw-vhook$r")
 	b=$(tx_pps "sw-vhost$r")
-	awk -v r="$r" -v a="$a" -v b="$b" 'BEGIN { printf "round %d: net_vhook %.2f Mpps, net_vhost %.2f Mpps, ratio %.3f\n", r, a / 1e6, b / 1e6, b > 0 ? a / b : 0 }'
+	awk -v r="$r" -v a="$a" -v b="$b" 'BEGIN { printf "round %d: net_vhook %.2f Mpps, net_vhost %.2f Mpps, ratio %.3f\n", r, a / 1e6, b / 1e6, (b > 0 ? a / b : 0) }'
 	if [ "$b" -gt 0 ]; then ratios+=("$r"); fi
 	echo "$r $a $b" >>"$IT_DIR/fwd.txt"
 done
