@@ -13,7 +13,7 @@ set -uo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 it_init bench_vhook
 
-DRV=${UDPMIG_DRIVER:?UDPMIG_DRIVER: path of librte_net_vhook.so}
+DRV=$(it_safe_so "${UDPMIG_DRIVER:?UDPMIG_DRIVER: path of librte_net_vhook.so}")
 CTL_BIN=${UDPMIG_CTL:?UDPMIG_CTL: path of udpmig-ctl}
 TESTPMD=$(command -v dpdk-testpmd) || it_skip "dpdk-testpmd not installed"
 ROUNDS=${UDPMIG_BENCH_ROUNDS:-3}

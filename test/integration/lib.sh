@@ -394,6 +394,7 @@ it__exit() {
 	fi
 	# EAL leaves its runtime directory behind (also after SIGKILL).
 	rm -rf "/var/run/dpdk/umt_$$_"* 2>/dev/null
+	rm -rf "/var/lib/udpmig/test-drivers/$$" 2>/dev/null
 	if [ -n "$IT_DIR" ] && [ -d "$IT_DIR" ]; then
 		if [ "${IT_KEEP:-0}" = 1 ]; then
 			echo "# kept $IT_DIR" >&2
@@ -404,4 +405,22 @@ it__exit() {
 	[ "$rc" -eq 77 ] && [ "$IT_FAIL" -eq 0 ] && exit 77
 	[ "$IT_FAIL" -eq 0 ] || exit 1
 	exit "$rc"
+}
+
+# it_safe_so PATH: PATH if EAL's -d accepts it, else a copy in a
+# root-owned directory. EAL refuses a driver when any directory above it
+# is world-writable (a checkout under /tmp or /var/tmp).
+it_safe_so() {
+	local so=$1 d
+	d=$(dirname "$(readlink -f "$so")")
+	while [ "$d" != / ]; do
+		if [ -n "$(find "$d" -maxdepth 0 -perm -o+w)" ]; then
+			local safe=/var/lib/udpmig/test-drivers/$$
+			mkdir -p "$safe" && chmod 755 /var/lib/udpmig /var/lib/udpmig/test-drivers "$safe"
+			cp "$so" "$safe/" && printf '%s\n' "$safe/$(basename "$so")"
+			return
+		fi
+		d=$(dirname "$d")
+	done
+	printf '%s\n' "$so"
 }

@@ -15,7 +15,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init vhook
 
-DRV=${UDPMIG_DRIVER:?UDPMIG_DRIVER: path of librte_net_vhook.so}
+DRV=$(it_safe_so "${UDPMIG_DRIVER:?UDPMIG_DRIVER: path of librte_net_vhook.so}")
 CTL_BIN=${UDPMIG_CTL:?UDPMIG_CTL: path of udpmig-ctl}
 GUEST=${UDPMIG_GUEST:?}
 SEND=${UDPMIG_SEND:?}

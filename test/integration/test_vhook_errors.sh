@@ -10,7 +10,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init vhook_errors
 
-DRV=${UDPMIG_DRIVER:?UDPMIG_DRIVER: path of librte_net_vhook.so}
+DRV=$(it_safe_so "${UDPMIG_DRIVER:?UDPMIG_DRIVER: path of librte_net_vhook.so}")
 CTL_BIN=${UDPMIG_CTL:?UDPMIG_CTL: path of udpmig-ctl}
 TESTPMD=$(command -v dpdk-testpmd) || it_skip "dpdk-testpmd not installed"
 
