@@ -247,22 +247,27 @@ except Exception:
 print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1" "$2"
 }
 
-# it_wait_report NAME FILE KEY MIN TIMEOUT: a udpmig-guest writes its
-# report on SIGUSR2; ask every 50 ms until KEY >= MIN.
+# it_wait_report NAME FILE KEY VALUE TIMEOUT [OP]: a udpmig-guest writes
+# its report on SIGUSR2; ask every 50 ms until KEY OP VALUE. OP is a
+# numeric >= (default), >, <=, <, == or !=; == also matches strings
+# (true/false).
 it_wait_report() {
-	local name=$1 file=$2 key=$3 min=$4 deadline v
+	local name=$1 file=$2 key=$3 want=$4 op=${6:->=} deadline v
 	deadline=$(it__deadline "${5:-10}")
 	while :; do
 		it_running "$name" || {
-			it__log "$name ended while waiting for $key >= $min"
+			it__log "$name ended while waiting for $key $op $want"
 			return 1
 		}
 		it_signal "$name" USR2
 		sleep 0.05
 		v=$(it_json "$file" "$key" 2>/dev/null)
-		[ -n "$v" ] && it__num_cmp "$v" ">=" "$min" && return 0
+		if [ -n "$v" ]; then
+			it__num_cmp "$v" "$op" "$want" && return 0
+			[ "$op" = "==" ] && [ "$v" = "$want" ] && return 0
+		fi
 		if [ "$(it__now)" -ge "$deadline" ]; then
-			it__log "timeout (${5:-10} s) waiting for $key >= $min in $file (last: ${v:-none})"
+			it__log "timeout (${5:-10} s) waiting for $key $op $want in $file (last: ${v:-none})"
 			return 1
 		fi
 	done

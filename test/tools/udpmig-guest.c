@@ -68,6 +68,7 @@ struct guest {
 	uint64_t start_ns, last_rx_ns; /* this instance */
 	uint64_t rx_pkts, rx_bursts, other, untracked;
 	uint64_t paused_ns, pauses;
+	bool paused; /* SIGUSR1: no rx_burst */
 	struct rte_eth_stats st; /* port counters, read while the port is open */
 	bool port_open;
 };
@@ -382,10 +383,11 @@ write_report(struct guest *g, bool final)
 	fprintf(f,
 		" \"instance\": {\"rx_pkts\": %" PRIu64 ", \"other\": %" PRIu64
 		", \"untracked\": %" PRIu64 ", \"rx_bursts\": %" PRIu64 ", \"paused_ms\": %.3f"
-		", \"pauses\": %" PRIu64 ", \"runtime_s\": %.3f, \"running\": %s},\n",
+		", \"pauses\": %" PRIu64
+		", \"paused\": %s, \"runtime_s\": %.3f, \"running\": %s},\n",
 		g->rx_pkts, g->other, g->untracked, g->rx_bursts, (double)g->paused_ns / 1e6,
-		g->pauses, (double)(seqstream_now_ns() - g->start_ns) / 1e9,
-		final ? "false" : "true");
+		g->pauses, g->paused ? "true" : "false",
+		(double)(seqstream_now_ns() - g->start_ns) / 1e9, final ? "false" : "true");
 	fprintf(f,
 		" \"other\": %" PRIu64 ", \"rx_bursts\": %" PRIu64 ", \"paused_ms\": %.3f,\n"
 		" \"port\": {\"ipackets\": %" PRIu64 ", \"imissed\": %" PRIu64
@@ -527,14 +529,13 @@ run(struct guest *g)
 	uint64_t now, paused_since = 0;
 	uint32_t idle = 0;
 	uint16_t q, n, i;
-	bool paused = false;
 
 	while (!stop_req) {
 		now = seqstream_now_ns();
 		if (toggles_seen != pause_toggles) {
 			toggles_seen = pause_toggles;
-			paused = !paused;
-			if (paused) {
+			g->paused = !g->paused;
+			if (g->paused) {
 				paused_since = now;
 				g->pauses++;
 			} else {
@@ -543,7 +544,7 @@ run(struct guest *g)
 		}
 		if (report_req) {
 			report_req = 0;
-			if (paused) {
+			if (g->paused) {
 				g->paused_ns += now - paused_since;
 				paused_since = now;
 			}
@@ -552,10 +553,10 @@ run(struct guest *g)
 		}
 		if (g->duration_ns != 0 && now - g->start_ns >= g->duration_ns)
 			break;
-		if (g->idle_quit_ns != 0 && g->last_rx_ns != 0 && !paused &&
+		if (g->idle_quit_ns != 0 && g->last_rx_ns != 0 && !g->paused &&
 			now - g->last_rx_ns >= g->idle_quit_ns)
 			break;
-		if (paused) {
+		if (g->paused) {
 			sleep_ns(PAUSE_SLEEP);
 			continue;
 		}
@@ -583,7 +584,7 @@ run(struct guest *g)
 			rte_pause();
 		}
 	}
-	if (paused)
+	if (g->paused)
 		g->paused_ns += seqstream_now_ns() - paused_since;
 }
 
