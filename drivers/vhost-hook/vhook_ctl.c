@@ -343,6 +343,18 @@ ctl_default_path(char *buf, size_t len)
 	snprintf(buf, len, "%s/%s.ctl", CTL_DIR, prefix != NULL ? prefix + 1 : "rte");
 }
 
+/* Release what global_init() made; safe on a half-made state. */
+static void
+global_free(void)
+{
+	udpmig_ctl_server_free(vhook_global.ctl);
+	vhook_global.ctl = NULL;
+	udpmig_vm_table_free(vhook_global.vms);
+	vhook_global.vms = NULL;
+	rte_ring_free(vhook_global.events);
+	vhook_global.events = NULL;
+}
+
 static int
 global_init(const struct vhook_args *a, char *err, size_t errlen)
 {
@@ -396,12 +408,7 @@ global_init(const struct vhook_args *a, char *err, size_t errlen)
 		VHOOK_LOG(INFO, "control socket %s", vhook_global.ctl_path);
 	return 0;
 fail:
-	udpmig_ctl_server_free(vhook_global.ctl);
-	vhook_global.ctl = NULL;
-	udpmig_vm_table_free(vhook_global.vms);
-	vhook_global.vms = NULL;
-	rte_ring_free(vhook_global.events);
-	vhook_global.events = NULL;
+	global_free();
 	return ret;
 }
 
@@ -414,12 +421,7 @@ global_fini(void)
 		pthread_join(vhook_global.thread, NULL);
 		vhook_global.thread_running = false;
 	}
-	udpmig_ctl_server_free(vhook_global.ctl);
-	vhook_global.ctl = NULL;
-	udpmig_vm_table_free(vhook_global.vms);
-	vhook_global.vms = NULL;
-	rte_ring_free(vhook_global.events);
-	vhook_global.events = NULL;
+	global_free();
 }
 
 /* A later port may repeat the process's control socket, or leave it out. */

@@ -46,6 +46,7 @@
 #include <rte_pause.h>
 
 #include "seqstream.h"
+#include "tool_util.h"
 
 #define PROG        "udpmig-guest"
 #define BURST_MAX   64
@@ -114,40 +115,6 @@ usage(FILE *f)
 		SEQSTREAM_MAX_SEQ_DEFAULT, SEQSTREAM_TIMELINE_DEFAULT, MAX_RXQ, BURST_MAX);
 }
 
-/* Parse an unsigned number in [min, max]; false (message printed) otherwise. */
-static bool
-parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max) {
-		fprintf(stderr, PROG ": --%s: '%s' is not a number in %" PRIu64 "..%" PRIu64 "\n",
-			opt, s, min, max);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-static bool
-parse_seconds(const char *opt, const char *s, uint64_t *ns)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= 0 && v < 1e9)) {
-		fprintf(stderr, PROG ": --%s: '%s' is not a number of seconds\n", opt, s);
-		return false;
-	}
-	*ns = (uint64_t)(v * 1e9);
-	return true;
-}
-
 /* Returns 0, 2 for a usage error, or -1 after --help. */
 static int
 parse_args(struct guest *g, int argc, char **argv)
@@ -213,47 +180,47 @@ parse_args(struct guest *g, int argc, char **argv)
 			g->ready = optarg;
 			break;
 		case O_EXPECT:
-			ok = parse_u64(name, optarg, 1, UINT64_MAX / 2, &g->expect);
+			ok = tool_parse_u64(PROG, name, optarg, 1, UINT64_MAX / 2, &g->expect);
 			break;
 		case O_DURATION:
-			ok = parse_seconds(name, optarg, &g->duration_ns);
+			ok = tool_parse_seconds(PROG, name, optarg, &g->duration_ns);
 			break;
 		case O_LINK:
-			ok = parse_seconds(name, optarg, &g->link_timeout_ns);
+			ok = tool_parse_seconds(PROG, name, optarg, &g->link_timeout_ns);
 			break;
 		case O_IDLE_QUIT:
-			ok = parse_u64(name, optarg, 1, UINT32_MAX, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 1, UINT32_MAX, &v);
 			g->idle_quit_ns = v * NS_PER_MS;
 			break;
 		case O_PORT:
-			ok = parse_u64(name, optarg, 0, UINT16_MAX, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 0, UINT16_MAX, &v);
 			g->udp_port = (uint16_t)v;
 			break;
 		case O_MAX_SEQ:
-			ok = parse_u64(name, optarg, 64, UINT64_C(1) << 36, &g->max_seq);
+			ok = tool_parse_u64(PROG, name, optarg, 64, UINT64_C(1) << 36, &g->max_seq);
 			break;
 		case O_TL_MS:
-			ok = parse_u64(name, optarg, 1, 100000000, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 1, 100000000, &v);
 			g->timeline_ms = (uint32_t)v;
 			break;
 		case O_RXD:
-			ok = parse_u64(name, optarg, 32, 32768, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 32, 32768, &v);
 			g->rxd = (uint16_t)v;
 			break;
 		case O_RXQ:
-			ok = parse_u64(name, optarg, 1, MAX_RXQ, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 1, MAX_RXQ, &v);
 			g->nb_rxq = (uint16_t)v;
 			break;
 		case O_BURST:
-			ok = parse_u64(name, optarg, 1, BURST_MAX, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 1, BURST_MAX, &v);
 			g->burst = (uint16_t)v;
 			break;
 		case O_SLEEP:
-			ok = parse_u64(name, optarg, 0, 1000000, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 0, 1000000, &v);
 			g->idle_sleep_us = (uint32_t)v;
 			break;
 		case O_POLLS:
-			ok = parse_u64(name, optarg, 1, UINT32_MAX, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 1, UINT32_MAX, &v);
 			g->idle_polls = (uint32_t)v;
 			break;
 		case 'h':
@@ -422,32 +389,6 @@ write_report(struct guest *g, bool final)
 }
 
 static int
-touch(const char *path)
-{
-	char line[32];
-	int fd, n;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
-	if (write(fd, line, (size_t)n) != n) {
-		close(fd);
-		return -EIO;
-	}
-	return close(fd) == 0 ? 0 : -errno;
-}
-
-static void
-sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / NS_PER_SEC),
-		.tv_nsec = (long)(ns % NS_PER_SEC) };
-
-	nanosleep(&ts, NULL);
-}
-
-static int
 port_setup(struct guest *g)
 {
 	struct rte_eth_conf conf = { 0 };
@@ -513,7 +454,7 @@ port_setup(struct guest *g)
 				g->port_id, (double)g->link_timeout_ns / 1e9);
 			return -ETIMEDOUT;
 		}
-		sleep_ns(10 * 1000 * 1000);
+		tool_sleep_ns(10 * 1000 * 1000);
 	}
 fail:
 	fprintf(stderr, PROG ": port %u setup: %s\n", g->port_id, rte_strerror(-ret));
@@ -557,7 +498,7 @@ run(struct guest *g)
 			now - g->last_rx_ns >= g->idle_quit_ns)
 			break;
 		if (g->paused) {
-			sleep_ns(PAUSE_SLEEP);
+			tool_sleep_ns(PAUSE_SLEEP);
 			continue;
 		}
 		n = 0;
@@ -578,7 +519,7 @@ run(struct guest *g)
 		if (n != 0)
 			idle = 0;
 		else if (g->idle_sleep_us != 0 && idle >= g->idle_polls)
-			sleep_ns((uint64_t)g->idle_sleep_us * 1000);
+			tool_sleep_ns((uint64_t)g->idle_sleep_us * 1000);
 		else {
 			idle++;
 			rte_pause();
@@ -654,7 +595,7 @@ main(int argc, char **argv)
 		rc = 1;
 		goto close;
 	}
-	if (g.ready != NULL && (ret = touch(g.ready)) != 0) {
+	if (g.ready != NULL && (ret = tool_touch(g.ready)) != 0) {
 		fprintf(stderr, PROG ": --ready %s: %s\n", g.ready, strerror(-ret));
 		rc = 1;
 		goto close;

@@ -53,6 +53,7 @@
 #include <rte_udp.h>
 
 #include "seqstream.h"
+#include "tool_util.h"
 
 #define PROG          "udpmig-send"
 #define BURST_MAX     64
@@ -120,39 +121,6 @@ usage(FILE *f)
 		"  --help                 this text\n"
 		"Exit status: 0 success, 1 runtime error, 2 usage error.\n",
 		SEQSTREAM_HDR_LEN, SIZE_MAX_UDP, BURST_MAX);
-}
-
-static bool
-parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max) {
-		fprintf(stderr, PROG ": --%s: '%s' is not a number in %" PRIu64 "..%" PRIu64 "\n",
-			opt, s, min, max);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-static bool
-parse_seconds(const char *opt, const char *s, uint64_t *ns)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= 0 && v < 1e9)) {
-		fprintf(stderr, PROG ": --%s: '%s' is not a number of seconds\n", opt, s);
-		return false;
-	}
-	*ns = (uint64_t)(v * 1e9);
-	return true;
 }
 
 static bool
@@ -232,20 +200,21 @@ parse_args(struct sender *s, int argc, char **argv)
 
 		switch (c) {
 		case O_RATE:
-			ok = parse_u64(name, optarg, 1, 100000000, &s->rate);
+			ok = tool_parse_u64(PROG, name, optarg, 1, 100000000, &s->rate);
 			break;
 		case O_COUNT:
-			ok = parse_u64(name, optarg, 0, UINT64_MAX / 2, &s->count);
+			ok = tool_parse_u64(PROG, name, optarg, 0, UINT64_MAX / 2, &s->count);
 			break;
 		case O_DURATION:
-			ok = parse_seconds(name, optarg, &s->duration_ns);
+			ok = tool_parse_seconds(PROG, name, optarg, &s->duration_ns);
 			break;
 		case O_SIZE:
-			ok = parse_u64(name, optarg, SEQSTREAM_HDR_LEN, SIZE_MAX_UDP, &v);
+			ok = tool_parse_u64(
+				PROG, name, optarg, SEQSTREAM_HDR_LEN, SIZE_MAX_UDP, &v);
 			s->size = (uint32_t)v;
 			break;
 		case O_STREAM:
-			ok = parse_u64(name, optarg, 0, UINT32_MAX, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 0, UINT32_MAX, &v);
 			s->stream = (uint32_t)v;
 			break;
 		case O_SRC_MAC:
@@ -263,7 +232,7 @@ parse_args(struct sender *s, int argc, char **argv)
 			break;
 		case O_SRC_PORT:
 		case O_DST_PORT:
-			ok = parse_u64(name, optarg, 1, UINT16_MAX, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 1, UINT16_MAX, &v);
 			if (c == O_SRC_PORT) {
 				s->src_port = (uint16_t)v;
 				s->src_port_set = true;
@@ -272,11 +241,11 @@ parse_args(struct sender *s, int argc, char **argv)
 			}
 			break;
 		case O_BURST:
-			ok = parse_u64(name, optarg, 1, BURST_MAX, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 1, BURST_MAX, &v);
 			s->burst = (uint32_t)v;
 			break;
 		case O_BUCKET:
-			ok = parse_u64(name, optarg, 1, 1000000, &s->bucket);
+			ok = tool_parse_u64(PROG, name, optarg, 1, 1000000, &s->bucket);
 			break;
 		case O_REPORT:
 			s->report = optarg;
@@ -288,11 +257,11 @@ parse_args(struct sender *s, int argc, char **argv)
 			s->wait_file = optarg;
 			break;
 		case O_LINGER:
-			ok = parse_u64(name, optarg, 0, 600000, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 0, 600000, &v);
 			s->linger_ns = v * 1000000u;
 			break;
 		case O_TXD:
-			ok = parse_u64(name, optarg, 64, 32768, &v);
+			ok = tool_parse_u64(PROG, name, optarg, 64, 32768, &v);
 			s->txd = (uint16_t)v;
 			break;
 		case O_KERNEL:
@@ -319,32 +288,6 @@ parse_args(struct sender *s, int argc, char **argv)
 	if (s->bucket == 0)
 		s->bucket = RTE_MAX((uint64_t)s->burst, s->rate / 100);
 	return 0;
-}
-
-static void
-sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / NS_PER_SEC),
-		.tv_nsec = (long)(ns % NS_PER_SEC) };
-
-	nanosleep(&ts, NULL);
-}
-
-static int
-touch(const char *path)
-{
-	char line[32];
-	int fd, n;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
-	if (write(fd, line, (size_t)n) != n) {
-		close(fd);
-		return -EIO;
-	}
-	return close(fd) == 0 ? 0 : -errno;
 }
 
 /* Ethernet/IPv4/UDP headers and a zero-padded payload; IPv4 checksum set. */
@@ -408,7 +351,7 @@ send_dpdk(struct sender *s, uint32_t n)
 		}
 		s->retries++;
 		rte_eth_tx_burst(s->port_id, 0, NULL, 0);
-		sleep_ns(10 * NS_PER_US);
+		tool_sleep_ns(10 * NS_PER_US);
 	}
 	now = seqstream_now_ns();
 	for (i = 0; i < n; i++) {
@@ -444,7 +387,7 @@ send_dpdk(struct sender *s, uint32_t n)
 		}
 		/* The switch is not draining: give it the CPU rather than spin. */
 		if (++s->retries % 8 == 0)
-			sleep_ns(20 * NS_PER_US);
+			tool_sleep_ns(20 * NS_PER_US);
 		else
 			rte_pause();
 	}
@@ -496,7 +439,7 @@ send_kernel(struct sender *s, uint32_t n)
 			break;
 		}
 		s->retries++;
-		sleep_ns(10 * NS_PER_US);
+		tool_sleep_ns(10 * NS_PER_US);
 	}
 	s->sent += done;
 	return 0;
@@ -527,7 +470,7 @@ run(struct sender *s)
 			uint64_t wait = (batch * NS_PER_SEC - s->tokens) / s->rate;
 
 			if (wait > 30 * NS_PER_US)
-				sleep_ns(wait - 20 * NS_PER_US);
+				tool_sleep_ns(wait - 20 * NS_PER_US);
 			else
 				rte_pause();
 			continue;
@@ -602,7 +545,7 @@ setup_dpdk(struct sender *s)
 			fprintf(stderr, PROG ": port %u: link still down after 30 s\n", s->port_id);
 			return -ETIMEDOUT;
 		}
-		sleep_ns(10 * 1000 * NS_PER_US);
+		tool_sleep_ns(10 * 1000 * NS_PER_US);
 	}
 	build_template(s);
 	return 0;
@@ -678,7 +621,7 @@ wait_for_file(const char *path)
 	while (stat(path, &st) != 0) {
 		if (stop_req)
 			return -EINTR;
-		sleep_ns(1000 * NS_PER_US);
+		tool_sleep_ns(1000 * NS_PER_US);
 	}
 	return 0;
 }
@@ -741,7 +684,7 @@ main(int argc, char **argv)
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 
 	ret = s.kernel ? setup_kernel(&s) : setup_dpdk(&s);
-	if (ret == 0 && s.ready != NULL && (ret = touch(s.ready)) != 0)
+	if (ret == 0 && s.ready != NULL && (ret = tool_touch(s.ready)) != 0)
 		fprintf(stderr, PROG ": --ready %s: %s\n", s.ready, strerror(-ret));
 	if (ret == 0 && s.wait_file != NULL)
 		ret = wait_for_file(s.wait_file);
@@ -753,7 +696,7 @@ main(int argc, char **argv)
 		rc = 1;
 	/* Let the switch drain the tx ring before the port (and its memory) goes. */
 	if (s.port_open && s.sent != 0)
-		sleep_ns(s.linger_ns);
+		tool_sleep_ns(s.linger_ns);
 	if ((ret = write_report(&s)) != 0) {
 		fprintf(stderr, PROG ": --report %s: %s\n", s.report, strerror(-ret));
 		rc = 1;
