@@ -11,7 +11,7 @@ set -euo pipefail
 
 HUGEPAGES=${UDPMIG_HUGEPAGES:-1024}
 CACHE=${UDPMIG_CACHE:-/var/cache/udpmig}
-PKGS=(libdpdk-dev dpdk dpdk-dev libnuma-dev meson ninja-build pkg-config
+PKGS=(libdpdk-dev dpdk dpdk-dev libnuma-dev libsodium-dev meson ninja-build pkg-config
       libcunit1-dev gcc clang libclang-rt-14-dev clang-format python3
       iproute2 xz-utils)
 
