@@ -38,6 +38,7 @@
 #include <rte_mbuf.h>
 
 #include "udpmig_buf.h"
+#include "udpmig_tun.h"
 #include "udpmig_ctl.h"
 #include "udpmig_mig.h"
 #include "udpmig_vm.h"
@@ -100,6 +101,40 @@ struct vhook_ev {
 	uint32_t pad;
 };
 
+/* Where a migration's channel goes, from migrate-start --to / migrate-expect --from. */
+struct vhook_peer {
+	bool set;
+	int family;
+	uint8_t ip[16];
+	uint8_t key[UDPMIG_TUN_KEY_LEN];
+	uint32_t vni;
+};
+
+/* One VM's tunnel channel; the control thread's (under vhook_global.lock). */
+struct vhook_chan {
+	bool open;
+	bool source;
+	bool streaming; /* source: STREAM seen */
+	bool end_wanted; /* source: SEND_END seen; END goes once the buffer is empty */
+	bool end_acked; /* source: the peer has the END */
+	bool resumed; /* destination: the VM runs here (acks say so) */
+	bool end_known; /* destination: END received */
+	bool end_raised; /* destination: END_RECEIVED raised */
+	bool ack_due; /* destination: something arrived since the last ack */
+	bool mac_ok; /* path.dst_mac is known */
+	struct udpmig_tun_path path;
+	struct udpmig_tun_msg id; /* vni, session */
+	uint8_t key[UDPMIG_TUN_KEY_LEN];
+	uint64_t end_total;
+	uint64_t end_ns, arp_ns, ack_ns, tail_ns, tail_seq;
+	struct udpmig_tun_tx *tx;
+	struct udpmig_tun_rx *rx;
+	struct udpmig_buf *tbuf; /* destination: tunnel packets, in order, behind nothing */
+	struct udpmig_tun_tx *back; /* source after an abort: packets to inject first */
+	/* counters */
+	uint64_t tx_data, tx_ctl, rx_data, rx_ctl, dup, oow, nomem, unsent, untunnelable, dropped;
+};
+
 /* Devargs, parsed. */
 struct vhook_args {
 	char iface[VHOOK_SOCK_PATH];
@@ -120,6 +155,7 @@ struct vhook_port {
 	struct udpmig_buf *buf;
 	struct udpmig_vm *vm;
 	uint64_t done_seq __rte_cache_aligned; /* DRAIN: all below are injected or dropped */
+	struct rte_mbuf *announce; /* a RARP rx queue 0 hands up as if the VM sent it */
 
 	/* --- written by the vhost-events thread, under vhook_global.lock --- */
 	uint32_t log_all __rte_cache_aligned; /* VHOST_F_LOG_ALL negotiated now */
@@ -136,15 +172,19 @@ struct vhook_port {
 
 	/* --- owned by the control thread (under vhook_global.lock) --- */
 	struct udpmig_mig mig;
+	struct vhook_peer peer; /* for the next channel */
+	struct vhook_chan chan;
 	uint32_t state_pub; /* mig.state, for readers on other threads */
 	bool inject; /* held packets go back to the guest as soon as it is up */
 	struct rte_mbuf *pend[VHOOK_INJECT_BURST]; /* dequeued, not yet in the virtqueue */
 	uint16_t pend_head;
 	uint16_t pend_n;
+	bool pend_tun; /* pend holds tunnel (or reclaimed) packets, not the buffer's */
 	uint64_t transitions;
 	uint64_t migrations; /* times the machine left IDLE as a source */
 	uint64_t aborts; /* times the held packets went back to the local guest */
 	uint64_t inject_full; /* injector found the virtqueue full */
+	uint64_t announces; /* RARPs handed up for the VM */
 	uint64_t inject_nomem; /* injector found no mbuf to rebuild a tier-2 packet */
 
 	struct vhook_queue *rxq[VHOOK_MAX_QUEUES];
@@ -188,6 +228,20 @@ int vhook_mig_event(struct vhook_port *p, enum udpmig_mig_event ev, const char *
 struct vhook_port *vhook_port_by_name(const char *name);
 const char *vhook_mode_name(uint32_t mode);
 uint64_t vhook_now_ns(void);
+
+/* The migration tunnel (vhook_tun.c), on the control thread under the lock. */
+int vhook_tun_open(struct vhook_port *p, bool source);
+void vhook_tun_close(struct vhook_port *p);
+void vhook_tun_send(struct vhook_port *p, uint8_t type);
+void vhook_tun_announce(struct vhook_port *p);
+bool vhook_tun_poll(uint64_t now_ns);
+uint16_t vhook_tun_inject_pull(struct vhook_port *p, struct rte_mbuf **pkts, uint16_t n,
+	struct rte_mempool *mp, bool *hold);
+int vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int first,
+	bool dest, char *err, size_t errlen);
+void vhook_tun_fini(void);
+void vhook_tun_dump_json(const struct vhook_port *p, FILE *f);
+void vhook_tun_dump_global_json(FILE *f);
 
 /* Counters (vhook_stats.c): ethdev stats, xstats, and the same list for
  * the control socket and telemetry. */

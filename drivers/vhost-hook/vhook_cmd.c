@@ -102,7 +102,9 @@ vhook_port_dump_json(struct vhook_port *p, FILE *f)
 		fprintf(f, "null");
 	else
 		fprintf(f, "%.1f", (double)(p->mig.deadline_ns - p->mig.entered_ns) / 1e6);
-	fprintf(f, "},\"counters\":");
+	fprintf(f, "},\"tunnel\":");
+	vhook_tun_dump_json(p, f);
+	fprintf(f, ",\"counters\":");
 	port_counters(p, f);
 	fputc('}', f);
 	return ferror(f) ? -EIO : 0;
@@ -121,6 +123,8 @@ dump_status(struct vhook_port *unused __rte_unused, FILE *f)
 
 	fprintf(f, "{\"driver\":\"net_vhook\",\"version\":\"%s\",\"ctl\":", UDPMIG_VERSION);
 	udpmig_ctl_json_str(f, vhook_global.ctl_path);
+	fprintf(f, ",\"tunnel\":");
+	vhook_tun_dump_global_json(f);
 	fprintf(f, ",\"ports\":[");
 	for (i = 0; i < RTE_DIM(vhook_global.ports); i++)
 		if (vhook_global.ports[i] != NULL) {
@@ -184,7 +188,7 @@ cmd_vm_show(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[]
 
 /* migrate-start, migrate-offline, migrate-abort: aux is the event. */
 static void
-cmd_migrate(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[], void *aux)
+cmd_migrate(struct udpmig_ctl_conn *c, int argc, const char *argv[], void *aux)
 {
 	enum udpmig_mig_event ev = (enum udpmig_mig_event)(uintptr_t)aux;
 	struct udpmig_mig_result res;
@@ -196,6 +200,34 @@ cmd_migrate(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[]
 	p = find_vm(c, argv[1]);
 	if (p == NULL)
 		goto out;
+	/* Where the channel goes: options of the command that leaves IDLE. */
+	if (argc > 2 || ev == UDPMIG_MIG_E_EXPECT ||
+		(p->mig.state == UDPMIG_MIG_S_IDLE &&
+			(ev == UDPMIG_MIG_E_START || ev == UDPMIG_MIG_E_OFFLINE))) {
+		bool dest = ev == UDPMIG_MIG_E_EXPECT;
+		struct vhook_peer peer;
+		char err[160];
+
+		if (p->mig.state != UDPMIG_MIG_S_IDLE) {
+			udpmig_ctl_reply_error(c,
+				"%s: VM %s is in state %s, where it does not apply", argv[0],
+				p->args.vm.name, udpmig_mig_state_name(p->mig.state));
+			goto out;
+		}
+		if (vhook_tun_parse_peer(&peer, argc, argv, 2, dest, err, sizeof(err)) != 0) {
+			udpmig_ctl_reply_error(c, "%s: %s", argv[0], err);
+			goto out;
+		}
+		p->peer = peer;
+		if (dest) {
+			ret = vhook_tun_open(p, false);
+			if (ret < 0) {
+				udpmig_ctl_reply_error(c, "%s: VM %s: cannot open the channel: %s",
+					argv[0], p->args.vm.name, strerror(-ret));
+				goto out;
+			}
+		}
+	}
 	ret = vhook_mig_event(p, ev, argv[0], &res);
 	if (ret == -EPERM) {
 		udpmig_ctl_reply_error(c, "%s: VM %s is in state %s, where it does not apply",
@@ -239,9 +271,14 @@ vhook_cmd_register(struct udpmig_ctl_server *srv)
 		{ "status", "status", 0, 0, cmd_status, 0 },
 		{ "stats", "stats", 0, 0, cmd_stats, 0 },
 		{ "vm-show", "vm-show VM", 1, 1, cmd_vm_show, 0 },
-		{ "migrate-start", "migrate-start VM", 1, 1, cmd_migrate, UDPMIG_MIG_E_START },
-		{ "migrate-offline", "migrate-offline VM", 1, 1, cmd_migrate,
-			UDPMIG_MIG_E_OFFLINE },
+		{ "migrate-start", "migrate-start VM [--to ADDR --key HEX [--vni N]]", 1, 7,
+			cmd_migrate, UDPMIG_MIG_E_START },
+		{ "migrate-offline", "migrate-offline VM [--to ADDR --key HEX [--vni N]]", 1, 7,
+			cmd_migrate, UDPMIG_MIG_E_OFFLINE },
+		{ "migrate-expect", "migrate-expect VM --from ADDR --key HEX [--vni N]", 5, 7,
+			cmd_migrate, UDPMIG_MIG_E_EXPECT },
+		{ "migrate-resumed", "migrate-resumed VM", 1, 1, cmd_migrate,
+			UDPMIG_MIG_E_RESUMED_LOCAL },
 		{ "migrate-abort", "migrate-abort VM", 1, 1, cmd_migrate, UDPMIG_MIG_E_ABORT },
 	};
 	unsigned int i;

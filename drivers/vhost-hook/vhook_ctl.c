@@ -146,10 +146,19 @@ inject_step(struct vhook_port *p)
 		if (p->pend_head == p->pend_n) {
 			uint64_t nomem = 0;
 			struct udpmig_buf_stats bs;
+			bool hold;
 
 			p->pend_head = 0;
-			p->pend_n = (uint16_t)udpmig_buf_dequeue_burst(
-				p->buf, p->pend, VHOOK_INJECT_BURST, mp);
+			/* What came before the VM's own buffer: the tunnel's packets
+			 * (destination) or the channel's (source, after an abort). */
+			p->pend_n =
+				vhook_tun_inject_pull(p, p->pend, VHOOK_INJECT_BURST, mp, &hold);
+			p->pend_tun = p->pend_n > 0;
+			if (hold)
+				break;
+			if (p->pend_n == 0)
+				p->pend_n = (uint16_t)udpmig_buf_dequeue_burst(
+					p->buf, p->pend, VHOOK_INJECT_BURST, mp);
 			if (p->pend_n == 0) {
 				if (udpmig_buf_stats_get(p->buf, &bs) == 0)
 					nomem = bs.deq_nomem;
@@ -169,6 +178,11 @@ inject_step(struct vhook_port *p)
 			break;
 		}
 	}
+	/* While the tunnel's packets go in, every live one waits (done_seq 0). */
+	if (p->pend_tun && p->pend_head < p->pend_n)
+		return work;
+	if (p->chan.back != NULL || p->chan.tbuf != NULL)
+		return work;
 	if (p->pend_head < p->pend_n)
 		done = udpmig_buf_seq_get(p->pend[p->pend_head]);
 	else
@@ -197,30 +211,50 @@ do_actions(struct vhook_port *p, uint32_t actions)
 		switch ((enum udpmig_mig_action_bit)bit) {
 		case UDPMIG_MIG_AB_OPEN_CHANNEL:
 			p->migrations++;
+			/* Without a peer (or a tunnel) the migration stays local:
+			 * offline, then abort (inject here) or drop. */
+			vhook_tun_open(p, true);
 			break;
 		case UDPMIG_MIG_AB_START_INTERCEPT:
 			p->inject = false;
 			vhook_set_mode(p, VHOOK_INTERCEPT);
+			break;
+		case UDPMIG_MIG_AB_STREAM:
+			p->chan.streaming = p->chan.open;
+			break;
+		case UDPMIG_MIG_AB_SEND_ABORT:
+			vhook_tun_send(p, UDPMIG_TUN_ABORT);
 			break;
 		case UDPMIG_MIG_AB_DROP:
 			pend_drop(p);
 			udpmig_buf_flush(p->buf);
 			break;
 		case UDPMIG_MIG_AB_INJECT:
-			p->aborts++;
+			if (!p->chan.open || p->chan.source)
+				p->aborts++;
 			p->inject = true;
 			break;
+		case UDPMIG_MIG_AB_ANNOUNCE:
+			p->chan.resumed = true;
+			vhook_tun_announce(p);
+			break;
 		case UDPMIG_MIG_AB_STOP_INTERCEPT:
+			if (p->mig.state == UDPMIG_MIG_S_SRC_GONE) {
+				/* The VM runs elsewhere: what still comes is missed,
+				 * and counted; the buffer's rest is streamed. */
+				p->inject = false;
+				vhook_set_mode(p, VHOOK_DIRECT);
+				break;
+			}
 			/* Back to direct delivery through the injector, which
 			 * hands over only once nothing is held. */
 			p->inject = true;
 			break;
-		case UDPMIG_MIG_AB_STREAM:
-		case UDPMIG_MIG_AB_SEND_ABORT:
-		case UDPMIG_MIG_AB_ANNOUNCE:
 		case UDPMIG_MIG_AB_SEND_END:
+			vhook_tun_send(p, UDPMIG_TUN_END);
+			break;
 		case UDPMIG_MIG_AB_CLOSE_CHANNEL:
-			/* The tunnel's (udpmig-switch issue); nothing here yet. */
+			vhook_tun_close(p);
 			break;
 		case UDPMIG_MIG_AB_MAX:
 			break;
@@ -289,6 +323,9 @@ handle_event(const struct vhook_ev *ev)
 	case VHOOK_EV_NEW_DEVICE:
 		if (st == UDPMIG_MIG_S_SRC_OFFLINE)
 			vhook_mig_event(p, UDPMIG_MIG_E_ABORT, "rings restarted here", NULL);
+		else if (st == UDPMIG_MIG_S_DST_EXPECTING)
+			vhook_mig_event(p, UDPMIG_MIG_E_RESUMED_LOCAL,
+				"the expected VM's rings started", NULL);
 		break;
 	}
 }
@@ -326,6 +363,7 @@ ctl_thread(void *arg __rte_unused)
 				after_step(p, "state timeout", &res);
 			busy |= inject_step(p);
 		}
+		busy |= vhook_tun_poll(now);
 		pthread_mutex_unlock(&vhook_global.lock);
 	}
 	return NULL;
@@ -421,6 +459,7 @@ global_fini(void)
 		pthread_join(vhook_global.thread, NULL);
 		vhook_global.thread_running = false;
 	}
+	vhook_tun_fini();
 	global_free();
 }
 
@@ -516,6 +555,21 @@ vhook_port_del(struct vhook_port *p)
 	}
 	vhook_mig_event(p, UDPMIG_MIG_E_REMOVE, "port closed", NULL);
 	pend_drop(p);
+	rte_pktmbuf_free(__atomic_exchange_n(&p->announce, NULL, __ATOMIC_ACQUIRE));
+	vhook_tun_close(p);
+	if (p->chan.back != NULL) {
+		p->chan.dropped += udpmig_tun_tx_held(p->chan.back);
+		udpmig_tun_tx_free(p->chan.back);
+		p->chan.back = NULL;
+	}
+	if (p->chan.tbuf != NULL) {
+		p->chan.dropped += udpmig_buf_count(p->chan.tbuf);
+		udpmig_buf_free(p->chan.tbuf);
+		p->chan.tbuf = NULL;
+	}
+	if (p->chan.dropped > 0)
+		VHOOK_LOG(WARNING, "%s: port closed: %" PRIu64 " tunnel packets dropped",
+			p->args.vm.name, p->chan.dropped);
 	if (udpmig_buf_stats_get(p->buf, &bs) == 0 && bs.held > 0)
 		VHOOK_LOG(WARNING, "%s: port closed with %" PRIu64 " packets held: dropped",
 			p->args.vm.name, bs.held);

@@ -24,6 +24,18 @@ vhook_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t got = 0, i;
 
 	vhook_epoch_enter(&rxq->epoch);
+	/* The VM's announcement after it resumed here: it comes up from the
+	 * VM's port, so the switch above learns where the VM is, and floods it
+	 * so the network does too. */
+	if (unlikely(__atomic_load_n(&p->announce, __ATOMIC_RELAXED) != NULL) && rxq->qid == 0 &&
+		n > 0) {
+		struct rte_mbuf *m = __atomic_exchange_n(&p->announce, NULL, __ATOMIC_ACQUIRE);
+
+		if (m != NULL) {
+			m->port = rxq->port_id;
+			pkts[got++] = m;
+		}
+	}
 	if (likely(__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE))) {
 		while (got < n) {
 			uint16_t want = RTE_MIN((uint16_t)(n - got), (uint16_t)VHOOK_BURST);

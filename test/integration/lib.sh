@@ -329,6 +329,41 @@ check_lt() { it__check_num "$1" "$2" "<" "$3" "< $3"; }
 check_ge() { it__check_num "$1" "$2" ">=" "$3" ">= $3"; }
 check_gt() { it__check_num "$1" "$2" ">" "$3" "> $3"; }
 
+# it_at_exit CMD...: run CMD when the test ends, however it ends, after its
+# processes have stopped; the last registered runs first. For what is not a
+# process: network namespaces, veths, bridges, OVS state.
+IT_AT_EXIT=()
+it_at_exit() { IT_AT_EXIT+=("$(printf '%q ' "$@")"); }
+
+it__run_at_exit() {
+	local i
+	for ((i = ${#IT_AT_EXIT[@]} - 1; i >= 0; i--)); do
+		eval "${IT_AT_EXIT[$i]}" >/dev/null 2>&1 || true
+	done
+	IT_AT_EXIT=()
+}
+
+# it_netns NAME: a network namespace, deleted at the end.
+it_netns() {
+	ip netns add "$1" || it_fatal "cannot create network namespace $1"
+	it_at_exit ip netns del "$1"
+	ip -n "$1" link set lo up
+}
+
+# it_veth A B [NS_OF_A]: a veth pair A-B, A moved into NS_OF_A if given;
+# both up. Deleted at the end (deleting one end deletes both).
+it_veth() {
+	ip link add "$1" type veth peer name "$2" || it_fatal "cannot create veth $1-$2"
+	it_at_exit ip link del "$2"
+	if [ -n "${3:-}" ]; then
+		ip link set "$1" netns "$3" || it_fatal "cannot move $1 into $3"
+		ip -n "$3" link set "$1" up
+	else
+		ip link set "$1" up
+	fi
+	ip link set "$2" up
+}
+
 # it__stop_all: stop what still runs, newest first.
 it__stop_all() {
 	local i name
@@ -357,6 +392,7 @@ it__finish() {
 	IT_DONE=1
 	trap '' INT TERM
 	it__stop_all
+	it__run_at_exit
 	if [ "$IT_FAIL" -gt 0 ] || [ "${IT_VERBOSE:-0}" = 1 ]; then
 		it__tails
 	fi

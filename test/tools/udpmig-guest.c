@@ -30,11 +30,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_arp.h>
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_eal.h>
@@ -62,6 +64,7 @@ struct guest {
 	uint64_t expect, max_seq, duration_ns, idle_quit_ns, link_timeout_ns;
 	uint32_t timeline_ms, idle_sleep_us, idle_polls;
 	uint16_t udp_port, rxd, nb_rxq, burst;
+	uint32_t garp_ip; /* network order; 0: announce nothing */
 
 	uint16_t port_id;
 	struct rte_mempool *pool;
@@ -100,6 +103,8 @@ usage(FILE *f)
 		"  --ready FILE           create FILE once the port is started and its link is up\n"
 		"  --duration SECONDS     exit after that long (default: until SIGINT/SIGTERM)\n"
 		"  --quit-after-idle MS   exit MS after the last packet, once one has arrived\n"
+		"  --garp IPV4            once the link is up, send one gratuitous ARP for IPV4 from\n"
+		"                         the port's MAC (a VM announcing itself: switches learn it)\n"
 		"  --port N               account UDP destination port N only (default 5000; 0: any)\n"
 		"  --max-seq N            seq tracked per stream (default %u)\n"
 		"  --timeline-ms N        length of the timeline (default %u = 600 s)\n"
@@ -127,6 +132,7 @@ parse_args(struct guest *g, int argc, char **argv)
 		O_READY,
 		O_DURATION,
 		O_IDLE_QUIT,
+		O_GARP,
 		O_PORT,
 		O_MAX_SEQ,
 		O_TL_MS,
@@ -145,6 +151,7 @@ parse_args(struct guest *g, int argc, char **argv)
 		{ "ready", required_argument, NULL, O_READY },
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "quit-after-idle", required_argument, NULL, O_IDLE_QUIT },
+		{ "garp", required_argument, NULL, O_GARP },
 		{ "port", required_argument, NULL, O_PORT },
 		{ "max-seq", required_argument, NULL, O_MAX_SEQ },
 		{ "timeline-ms", required_argument, NULL, O_TL_MS },
@@ -187,6 +194,12 @@ parse_args(struct guest *g, int argc, char **argv)
 			break;
 		case O_LINK:
 			ok = tool_parse_seconds(PROG, name, optarg, &g->link_timeout_ns);
+			break;
+		case O_GARP:
+			ok = inet_pton(AF_INET, optarg, &g->garp_ip) == 1 && g->garp_ip != 0;
+			if (!ok)
+				fprintf(stderr, PROG ": --garp %s: expected an IPv4 address\n",
+					optarg);
 			break;
 		case O_IDLE_QUIT:
 			ok = tool_parse_u64(PROG, name, optarg, 1, UINT32_MAX, &v);
@@ -388,6 +401,45 @@ write_report(struct guest *g, bool final)
 	return 0;
 }
 
+/* One gratuitous ARP (a request for our own address) from the port's MAC. */
+static int
+send_garp(struct guest *g)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(g->pool);
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *a;
+	struct rte_ether_addr mac;
+
+	if (m == NULL || rte_eth_macaddr_get(g->port_id, &mac) != 0) {
+		rte_pktmbuf_free(m);
+		return -ENOMEM;
+	}
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*a));
+	if (eth == NULL) {
+		rte_pktmbuf_free(m);
+		return -ENOMEM;
+	}
+	a = (struct rte_arp_hdr *)(eth + 1);
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	eth->src_addr = mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	a->arp_data.arp_sha = mac;
+	a->arp_data.arp_sip = g->garp_ip;
+	memset(&a->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
+	a->arp_data.arp_tip = g->garp_ip;
+	if (rte_eth_tx_burst(g->port_id, 0, &m, 1) != 1) {
+		rte_pktmbuf_free(m);
+		fprintf(stderr, PROG ": --garp: the port did not take the packet\n");
+		return -EIO;
+	}
+	return 0;
+}
+
 static int
 port_setup(struct guest *g)
 {
@@ -446,7 +498,7 @@ port_setup(struct guest *g)
 		memset(&link, 0, sizeof(link));
 		rte_eth_link_get_nowait(g->port_id, &link);
 		if (link.link_status == RTE_ETH_LINK_UP)
-			return 0;
+			return g->garp_ip != 0 ? send_garp(g) : 0;
 		if (stop_req)
 			return -EINTR;
 		if (seqstream_now_ns() - t0 > g->link_timeout_ns) {

@@ -1,0 +1,960 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The migration tunnel inside the driver: the hand-off with the
+ * application that owns the wire (rte_pmd_vhook.h), ARP for the local
+ * endpoint, and each VM's channel (lib/udpmig_tun: the sender on the
+ * source, the receiver and its in-order queue on the destination).
+ *
+ * Threads: rte_pmd_vhook_tun_input() and _output() run on the
+ * application's uplink lcore and touch only two rings (MP/SC in, SP/SC
+ * out). Everything else runs on the driver's control thread, under
+ * vhook_global.lock, a bounded amount per loop.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_errno.h>
+#include <rte_ether.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include <ethdev_driver.h>
+
+#include "rte_pmd_vhook.h"
+#include "vhook.h"
+
+#define TUN_RING_SIZE  8192
+#define TUN_POOL_SIZE  16383
+#define TUN_POOL_CACHE 0 /* one producer thread: the control thread */
+#define TUN_BURST      32
+#define TUN_IN_BUDGET  512 /* input packets per control loop */
+#define TUN_WINDOW     16384
+#define TUN_RTO_NS     (20 * 1000 * 1000ull)
+#define TUN_RTO_MAX_NS (500 * 1000 * 1000ull)
+#define ARP_RETRY_NS   (100 * 1000 * 1000ull)
+#define END_RETRY_NS   (50 * 1000 * 1000ull)
+#define ACK_DELAY_NS   (1 * 1000 * 1000ull) /* an ack at least this often while data flows */
+#define ARP_ENTRIES    16
+/* The largest inner frame a tunnel mbuf takes: its data room less the outer headers. */
+#define TUN_MAX_INNER                                                                             \
+	(RTE_MBUF_DEFAULT_DATAROOM - sizeof(struct rte_ether_hdr) - sizeof(struct rte_ipv6_hdr) - \
+		sizeof(struct rte_udp_hdr) - UDPMIG_TUN_HDR_LEN)
+
+static struct {
+	bool configured;
+	struct rte_pmd_vhook_tun_endpoint ep;
+	struct rte_ring *in; /* MP/SC: application -> control thread */
+	struct rte_ring *out; /* SP/SC: control thread -> application */
+	struct rte_mempool *mp;
+	struct {
+		uint32_t ip; /* network order; 0 = free */
+		struct rte_ether_addr mac;
+	} arp[ARP_ENTRIES];
+	unsigned int arp_next;
+	/* counters */
+	uint64_t in_full, out_full, not_ours, malformed, bad_option, bad_msg, bad_tag, unknown,
+		arp_in, arp_out, nomem;
+} tun;
+
+/* --- the hand-off (application lcore) --------------------------------------- */
+
+static inline bool
+ep_ip4_is(const uint8_t *a)
+{
+	return memcmp(a, tun.ep.addr, 4) == 0;
+}
+
+bool
+rte_pmd_vhook_tun_match(const struct rte_mbuf *m)
+{
+	struct rte_ether_hdr eb;
+	const struct rte_ether_hdr *eth;
+	uint32_t off = sizeof(eb);
+
+	if (!__atomic_load_n(&tun.configured, __ATOMIC_ACQUIRE))
+		return false;
+	eth = rte_pktmbuf_read(m, 0, sizeof(eb), &eb);
+	if (eth == NULL)
+		return false;
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) && tun.ep.family == AF_INET) {
+		struct rte_arp_hdr ab;
+		const struct rte_arp_hdr *a = rte_pktmbuf_read(m, off, sizeof(ab), &ab);
+
+		return a != NULL && ep_ip4_is((const uint8_t *)&a->arp_data.arp_tip);
+	}
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) && tun.ep.family == AF_INET) {
+		struct rte_ipv4_hdr ib;
+		struct rte_udp_hdr ub;
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_read(m, off, sizeof(ib), &ib);
+		const struct rte_udp_hdr *udp;
+
+		if (ip == NULL || ip->next_proto_id != IPPROTO_UDP ||
+			!ep_ip4_is((const uint8_t *)&ip->dst_addr))
+			return false;
+		udp = rte_pktmbuf_read(m, off + (ip->version_ihl & 0xf) * 4u, sizeof(ub), &ub);
+		return udp != NULL && rte_be_to_cpu_16(udp->dst_port) == tun.ep.udp_port;
+	}
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && tun.ep.family == AF_INET6) {
+		struct rte_ipv6_hdr ib;
+		struct rte_udp_hdr ub;
+		const struct rte_ipv6_hdr *ip = rte_pktmbuf_read(m, off, sizeof(ib), &ib);
+		const struct rte_udp_hdr *udp;
+
+		if (ip == NULL || ip->proto != IPPROTO_UDP ||
+			memcmp(ip->dst_addr, tun.ep.addr, 16) != 0)
+			return false;
+		udp = rte_pktmbuf_read(m, off + sizeof(ib), sizeof(ub), &ub);
+		return udp != NULL && rte_be_to_cpu_16(udp->dst_port) == tun.ep.udp_port;
+	}
+	return false;
+}
+
+uint16_t
+rte_pmd_vhook_tun_input(struct rte_mbuf **pkts, uint16_t n)
+{
+	unsigned int k;
+
+	if (!__atomic_load_n(&tun.configured, __ATOMIC_ACQUIRE))
+		return 0;
+	k = rte_ring_mp_enqueue_burst(tun.in, (void **)pkts, n, NULL);
+	if (k < n)
+		__atomic_fetch_add(&tun.in_full, n - k, __ATOMIC_RELAXED);
+	return (uint16_t)k;
+}
+
+uint16_t
+rte_pmd_vhook_tun_output(struct rte_mbuf **pkts, uint16_t n)
+{
+	if (!__atomic_load_n(&tun.configured, __ATOMIC_ACQUIRE))
+		return 0;
+	return (uint16_t)rte_ring_sc_dequeue_burst(tun.out, (void **)pkts, n, NULL);
+}
+
+int
+rte_pmd_vhook_tun_set_endpoint(const struct rte_pmd_vhook_tun_endpoint *ep)
+{
+	int ret = 0;
+
+	if (ep == NULL || (ep->family != AF_INET && ep->family != AF_INET6))
+		return -EINVAL;
+	pthread_mutex_lock(&vhook_global.lock);
+	if (vhook_global.n_ports == 0) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (tun.in == NULL) {
+		tun.in = rte_ring_create(
+			"vhook_tun_in", TUN_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+		tun.out = rte_ring_create("vhook_tun_out", TUN_RING_SIZE, SOCKET_ID_ANY,
+			RING_F_SP_ENQ | RING_F_SC_DEQ);
+		tun.mp = rte_pktmbuf_pool_create("vhook_tun_mp", TUN_POOL_SIZE, TUN_POOL_CACHE, 0,
+			RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+		if (tun.in == NULL || tun.out == NULL || tun.mp == NULL) {
+			vhook_tun_fini();
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	tun.ep = *ep;
+	if (tun.ep.udp_port == 0)
+		tun.ep.udp_port = RTE_PMD_VHOOK_TUN_PORT;
+	__atomic_store_n(&tun.configured, true, __ATOMIC_RELEASE);
+	VHOOK_LOG(NOTICE, "tunnel endpoint %s port %u",
+		inet_ntop(ep->family, ep->addr, (char[INET6_ADDRSTRLEN]){ 0 }, INET6_ADDRSTRLEN),
+		tun.ep.udp_port);
+out:
+	pthread_mutex_unlock(&vhook_global.lock);
+	return ret;
+}
+
+void
+vhook_tun_fini(void)
+{
+	struct rte_mbuf *m;
+
+	__atomic_store_n(&tun.configured, false, __ATOMIC_RELEASE);
+	while (tun.in != NULL && rte_ring_sc_dequeue(tun.in, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	while (tun.out != NULL && rte_ring_sc_dequeue(tun.out, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(tun.in);
+	rte_ring_free(tun.out);
+	rte_mempool_free(tun.mp);
+	tun.in = tun.out = NULL;
+	tun.mp = NULL;
+}
+
+/* --- sending (control thread) --------------------------------------------- */
+
+static void
+out_burst(struct rte_mbuf **pkts, unsigned int n)
+{
+	unsigned int k = rte_ring_sp_enqueue_burst(tun.out, (void **)pkts, n, NULL);
+
+	if (k < n) {
+		rte_pktmbuf_free_bulk(pkts + k, n - k);
+		tun.out_full += n - k;
+	}
+}
+
+static void
+arp_send(uint16_t op, const struct rte_ether_addr *dmac, uint32_t tip)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(tun.mp);
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *a;
+
+	if (m == NULL) {
+		tun.nomem++;
+		return;
+	}
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*a));
+	if (eth == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	a = (struct rte_arp_hdr *)(eth + 1);
+	eth->dst_addr = op == RTE_ARP_OP_REQUEST ?
+		(struct rte_ether_addr){ { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } } :
+		*dmac;
+	eth->src_addr = tun.ep.mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(op);
+	a->arp_data.arp_sha = tun.ep.mac;
+	memcpy(&a->arp_data.arp_sip, tun.ep.addr, 4);
+	a->arp_data.arp_tha = op == RTE_ARP_OP_REQUEST ? (struct rte_ether_addr){ { 0 } } : *dmac;
+	a->arp_data.arp_tip = tip;
+	tun.arp_out++;
+	out_burst(&m, 1);
+}
+
+static bool
+arp_lookup(uint32_t ip, struct rte_ether_addr *mac)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARP_ENTRIES; i++)
+		if (tun.arp[i].ip == ip) {
+			*mac = tun.arp[i].mac;
+			return true;
+		}
+	return false;
+}
+
+static void
+arp_learn(uint32_t ip, const struct rte_ether_addr *mac)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARP_ENTRIES; i++)
+		if (tun.arp[i].ip == ip) {
+			tun.arp[i].mac = *mac;
+			return;
+		}
+	tun.arp[tun.arp_next].ip = ip;
+	tun.arp[tun.arp_next].mac = *mac;
+	tun.arp_next = (tun.arp_next + 1) % ARP_ENTRIES;
+}
+
+static void
+arp_input(struct rte_mbuf *m)
+{
+	struct rte_arp_hdr ab;
+	const struct rte_arp_hdr *a =
+		rte_pktmbuf_read(m, sizeof(struct rte_ether_hdr), sizeof(ab), &ab);
+
+	tun.arp_in++;
+	if (a == NULL || a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+		a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		tun.malformed++;
+		return;
+	}
+	arp_learn(a->arp_data.arp_sip, &a->arp_data.arp_sha);
+	if (a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST))
+		arp_send(RTE_ARP_OP_REPLY, &a->arp_data.arp_sha, a->arp_data.arp_sip);
+}
+
+/* One control message (ACK, END, ABORT) on a channel. */
+static void
+chan_send_ctl(struct vhook_port *p, uint8_t type, uint8_t flags, uint64_t seq)
+{
+	struct vhook_chan *c = &p->chan;
+	struct udpmig_tun_range r[UDPMIG_TUN_SACK_MAX];
+	struct udpmig_tun_msg msg = c->id;
+	uint16_t nr = 0;
+	struct rte_mbuf *m;
+
+	if (!c->mac_ok)
+		return;
+	if (type == UDPMIG_TUN_ACK && c->rx != NULL)
+		nr = udpmig_tun_rx_sack(c->rx, r, RTE_DIM(r));
+	msg.type = type;
+	msg.flags = flags;
+	msg.seq = seq;
+	m = udpmig_tun_encap(tun.mp, &c->path, &msg, NULL, nr > 0 ? r : NULL, nr, c->key);
+	if (m == NULL) {
+		c->nomem++;
+		return;
+	}
+	c->tx_ctl++;
+	out_burst(&m, 1);
+}
+
+static void
+dst_ack(struct vhook_port *p, uint64_t now)
+{
+	struct vhook_chan *c = &p->chan;
+	uint8_t flags = 0;
+
+	if (c->resumed)
+		flags |= UDPMIG_TUN_F_RESUMED;
+	if (c->end_known && udpmig_tun_rx_cum(c->rx) >= c->end_total)
+		flags |= UDPMIG_TUN_F_END_SEEN;
+	chan_send_ctl(p, UDPMIG_TUN_ACK, flags, udpmig_tun_rx_cum(c->rx));
+	c->ack_due = false;
+	c->ack_ns = now;
+}
+
+/* --- channels ------------------------------------------------------------- */
+
+static uint32_t
+vni_of(const char *name)
+{
+	return rte_hash_crc(name, strlen(name), 0x75646d67) & 0xffffff;
+}
+
+int
+vhook_tun_open(struct vhook_port *p, bool source)
+{
+	struct vhook_chan *c = &p->chan;
+	char name[RTE_MEMZONE_NAMESIZE];
+	struct udpmig_tun_tx_conf tc = {
+		.window = TUN_WINDOW,
+		.rto_ns = TUN_RTO_NS,
+		.rto_max_ns = TUN_RTO_MAX_NS,
+	};
+
+	if (c->open)
+		return 0;
+	if (!p->peer.set)
+		return 0; /* a local-only migration: offline, then abort or drop */
+	if (!tun.configured) {
+		VHOOK_LOG(WARNING, "%s: no tunnel endpoint in this process: migration stays local",
+			p->args.vm.name);
+		return -ENOTCONN;
+	}
+	if (p->peer.family != tun.ep.family) {
+		VHOOK_LOG(WARNING, "%s: peer and local tunnel endpoint differ in address family",
+			p->args.vm.name);
+		return -EAFNOSUPPORT;
+	}
+	memset(c, 0, sizeof(*c));
+	c->source = source;
+	c->path.family = tun.ep.family;
+	memcpy(c->path.src_ip, tun.ep.addr, 16);
+	memcpy(c->path.dst_ip, p->peer.ip, 16);
+	c->path.src_port = tun.ep.udp_port;
+	c->path.dst_port = tun.ep.udp_port;
+	c->path.src_mac = tun.ep.mac;
+	c->id.vni = p->peer.vni != 0 ? p->peer.vni : vni_of(p->args.vm.name);
+	memcpy(c->key, p->peer.key, sizeof(c->key));
+	if (tun.ep.family == AF_INET) {
+		uint32_t ip;
+
+		memcpy(&ip, p->peer.ip, 4);
+		c->mac_ok = arp_lookup(ip, &c->path.dst_mac);
+	}
+	snprintf(name, sizeof(name), "vhook_tun_%u", p->slot);
+	if (source) {
+		c->tx = udpmig_tun_tx_create(name, &tc, p->eth_dev->data->numa_node);
+		if (c->tx == NULL)
+			return -rte_errno;
+		/* The VM may come back here until the peer says it runs there. */
+		udpmig_tun_tx_retain(c->tx, true);
+	} else {
+		struct udpmig_buf_conf bc = {
+			.name = name,
+			.socket_id = p->eth_dev->data->numa_node,
+			.t1_quota = p->args.vm.t1_quota,
+			.t2_slots = p->args.vm.t2_slots,
+			.t2_slot_size = p->args.vm.t2_slot_size,
+			.policy = p->args.vm.policy,
+			.n_producers = 1,
+		};
+
+		c->rx = udpmig_tun_rx_create(name, TUN_WINDOW, p->eth_dev->data->numa_node);
+		c->tbuf = c->rx != NULL ? udpmig_buf_create(&bc) : NULL;
+		if (c->tbuf == NULL) {
+			udpmig_tun_rx_free(c->rx);
+			c->rx = NULL;
+			return -ENOMEM;
+		}
+		c->end_total = UINT64_MAX;
+	}
+	c->open = true;
+	VHOOK_LOG(NOTICE, "%s: channel %06x %s %s", p->args.vm.name, c->id.vni,
+		source ? "to" : "from",
+		inet_ntop(c->path.family, c->path.dst_ip, (char[INET6_ADDRSTRLEN]){ 0 },
+			INET6_ADDRSTRLEN));
+	return 0;
+}
+
+void
+vhook_tun_close(struct vhook_port *p)
+{
+	struct vhook_chan *c = &p->chan;
+
+	if (!c->open)
+		return;
+	if (c->rx != NULL)
+		dst_ack(p, vhook_now_ns()); /* the source may wait for END_SEEN */
+	if (c->tx != NULL) {
+		/* Kept for the injector when the VM came back here (abort). */
+		if (p->inject && udpmig_tun_tx_held(c->tx) > 0 && c->back == NULL) {
+			udpmig_tun_tx_retain(c->tx, true);
+			c->back = c->tx;
+		} else {
+			c->dropped += udpmig_tun_tx_held(c->tx);
+			udpmig_tun_tx_free(c->tx);
+		}
+		c->tx = NULL;
+	}
+	udpmig_tun_rx_free(c->rx);
+	c->rx = NULL;
+	/* tbuf stays until the injector has emptied it. */
+	c->open = false;
+}
+
+void
+vhook_tun_send(struct vhook_port *p, uint8_t type)
+{
+	struct vhook_chan *c = &p->chan;
+
+	if (!c->open)
+		return;
+	if (type == UDPMIG_TUN_END) {
+		c->end_wanted = true; /* sent by the poll once the buffer is streamed */
+		return;
+	}
+	chan_send_ctl(p, type, 0, 0);
+}
+
+/*
+ * A RARP for the VM's MAC, as QEMU sends for guests without GUEST_ANNOUNCE.
+ * It goes up from the VM's port (vhook_rx_burst), not out of the tunnel:
+ * the switch above must learn the VM's new place as much as the network.
+ */
+void
+vhook_tun_announce(struct vhook_port *p)
+{
+	struct rte_mempool *mp = p->rxq[0] != NULL ? p->rxq[0]->mp : NULL;
+	struct rte_mbuf *m, *old;
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *a;
+
+	m = mp != NULL ? rte_pktmbuf_alloc(mp) : NULL;
+	if (m == NULL) {
+		tun.nomem++;
+		return;
+	}
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN);
+	if (eth == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	memset(eth, 0, RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN);
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	eth->src_addr = p->args.vm.mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_RARP);
+	a = (struct rte_arp_hdr *)(eth + 1);
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REVREQUEST);
+	a->arp_data.arp_sha = p->args.vm.mac;
+	a->arp_data.arp_tha = p->args.vm.mac;
+	old = __atomic_exchange_n(&p->announce, m, __ATOMIC_RELEASE);
+	rte_pktmbuf_free(old);
+	p->announces++;
+}
+
+/* --- receiving (control thread) ------------------------------------------- */
+
+static struct vhook_port *
+port_by_vni(uint32_t vni)
+{
+	uint32_t i;
+
+	for (i = 0; i < RTE_DIM(vhook_global.ports); i++) {
+		struct vhook_port *p = vhook_global.ports[i];
+
+		if (p != NULL && p->chan.open && p->chan.id.vni == vni)
+			return p;
+	}
+	return NULL;
+}
+
+static void
+tun_input(struct rte_mbuf *m, uint64_t now)
+{
+	struct udpmig_tun_parsed tp;
+	struct udpmig_tun_range r[UDPMIG_TUN_SACK_MAX];
+	struct vhook_chan *c;
+	struct vhook_port *p;
+	struct rte_ether_hdr eb;
+	const struct rte_ether_hdr *eth = rte_pktmbuf_read(m, 0, sizeof(eb), &eb);
+	enum udpmig_tun_err e;
+
+	if (eth != NULL && eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+		arp_input(m);
+		goto free;
+	}
+	e = udpmig_tun_parse(m, tun.ep.udp_port, &tp);
+	switch (e) {
+	case UDPMIG_TUN_OK:
+		break;
+	case UDPMIG_TUN_E_NOT_TUNNEL:
+		tun.not_ours++;
+		goto free;
+	case UDPMIG_TUN_E_OPTION:
+		tun.bad_option++;
+		goto free;
+	case UDPMIG_TUN_E_MSG:
+		tun.bad_msg++;
+		goto free;
+	default:
+		tun.malformed++;
+		goto free;
+	}
+	p = port_by_vni(tp.msg.vni);
+	if (p == NULL) {
+		tun.unknown++;
+		goto free;
+	}
+	c = &p->chan;
+	if (!udpmig_tun_verify(m, &tp, c->key) || tp.msg.session != c->id.session) {
+		tun.bad_tag++;
+		goto free;
+	}
+	/* An authentic packet from the peer: it tells us where it is. */
+	if (!c->mac_ok || !rte_is_same_ether_addr(&c->path.dst_mac, &tp.src_mac)) {
+		c->path.dst_mac = tp.src_mac;
+		c->mac_ok = true;
+	}
+	if (c->source) {
+		c->rx_ctl++;
+		switch (tp.msg.type) {
+		case UDPMIG_TUN_ACK: {
+			uint16_t nr = udpmig_tun_sack_read(m, &tp, r, RTE_DIM(r));
+
+			udpmig_tun_tx_ack(c->tx, now, tp.msg.seq, r, nr);
+			if ((tp.msg.flags & UDPMIG_TUN_F_RESUMED) &&
+				p->mig.state != UDPMIG_MIG_S_SRC_FORWARDING &&
+				p->mig.state != UDPMIG_MIG_S_SRC_GONE) {
+				vhook_mig_event(p, UDPMIG_MIG_E_RESUMED_REMOTE,
+					"peer resumed the VM", NULL);
+				/* It cannot come back here now: acked packets can go. */
+				if (c->tx != NULL && p->mig.state == UDPMIG_MIG_S_SRC_FORWARDING)
+					udpmig_tun_tx_retain(c->tx, false);
+			}
+			if ((tp.msg.flags & UDPMIG_TUN_F_END_SEEN) && c->end_ns != 0 &&
+				!c->end_acked) {
+				c->end_acked = true;
+				vhook_mig_event(p, UDPMIG_MIG_E_REMOVE, "peer has the END", NULL);
+			}
+			break;
+		}
+		case UDPMIG_TUN_ABORT:
+			vhook_mig_event(p, UDPMIG_MIG_E_ABORT, "peer aborted", NULL);
+			break;
+		default:
+			tun.bad_msg++;
+			break;
+		}
+		goto free;
+	}
+	/* Destination. */
+	switch (tp.msg.type) {
+	case UDPMIG_TUN_DATA:
+		c->rx_data++;
+		c->ack_due = true;
+		rte_pktmbuf_adj(m, (uint16_t)tp.payload_off);
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - tp.payload_len));
+		switch (udpmig_tun_rx_data(c->rx, tp.msg.seq, m)) {
+		case UDPMIG_TUN_RX_STORED:
+			return;
+		case UDPMIG_TUN_RX_DUPLICATE:
+			c->dup++;
+			break;
+		case UDPMIG_TUN_RX_OUT_OF_WINDOW:
+			c->oow++;
+			break;
+		}
+		goto free;
+	case UDPMIG_TUN_END:
+		c->rx_ctl++;
+		c->end_known = true;
+		c->end_total = tp.msg.seq;
+		c->ack_due = true;
+		break;
+	case UDPMIG_TUN_ABORT:
+		c->rx_ctl++;
+		vhook_mig_event(p, UDPMIG_MIG_E_PEER_ABORT, "source aborted", NULL);
+		break;
+	default:
+		tun.bad_msg++;
+		break;
+	}
+free:
+	rte_pktmbuf_free(m);
+}
+
+/* --- per-channel work ------------------------------------------------------ */
+
+static bool
+src_poll(struct vhook_port *p, uint64_t now)
+{
+	struct vhook_chan *c = &p->chan;
+	struct rte_mbuf *pk[TUN_BURST], *out[TUN_BURST];
+	struct rte_mempool *mp = p->rxq[0] != NULL ? p->rxq[0]->mp : tun.mp;
+	uint64_t seq[TUN_BURST];
+	uint32_t n, k, i, sent = 0;
+	bool work = false;
+
+	if (!c->mac_ok) {
+		uint32_t ip;
+
+		memcpy(&ip, c->path.dst_ip, 4);
+		if (tun.ep.family == AF_INET && now - c->arp_ns >= ARP_RETRY_NS) {
+			c->mac_ok = arp_lookup(ip, &c->path.dst_mac);
+			if (!c->mac_ok)
+				arp_send(RTE_ARP_OP_REQUEST, NULL, ip);
+			c->arp_ns = now;
+		}
+		if (!c->mac_ok)
+			return false;
+	}
+	/* The VM's buffer into the sender's window, in sequence. */
+	if (c->streaming) {
+		uint32_t room = RTE_MIN(udpmig_tun_tx_space(c->tx), (uint32_t)TUN_BURST);
+
+		if (room > 0) {
+			uint32_t keep = 0;
+
+			n = udpmig_buf_dequeue_burst(p->buf, pk, room, mp);
+			/* What cannot travel (runts, bigger than a tunnel mbuf) is
+			 * dropped and counted here, never retried forever. */
+			for (i = 0; i < n; i++) {
+				uint32_t len = rte_pktmbuf_pkt_len(pk[i]);
+
+				if (len < RTE_ETHER_HDR_LEN || len > TUN_MAX_INNER) {
+					rte_pktmbuf_free(pk[i]);
+					c->dropped++;
+					c->untunnelable++;
+				} else {
+					pk[keep++] = pk[i];
+				}
+			}
+			udpmig_tun_tx_push(c->tx, pk, keep);
+			work |= n > 0;
+		}
+		/* Tail: is anything still arriving for the VM? */
+		if (udpmig_buf_next_seq(p->buf) != c->tail_seq) {
+			c->tail_seq = udpmig_buf_next_seq(p->buf);
+			c->tail_ns = now;
+		} else if (p->mig.state == UDPMIG_MIG_S_SRC_FORWARDING &&
+			now - c->tail_ns >=
+				(uint64_t)p->args.vm.hold_timeout_ms * 1000000ull / 10) {
+			vhook_mig_event(p, UDPMIG_MIG_E_TAIL_QUIET, "tail quiet", NULL);
+		}
+	}
+	n = udpmig_tun_tx_due(c->tx, now, seq, pk, TUN_BURST);
+	for (i = 0; i < n; i++) {
+		struct udpmig_tun_msg msg = c->id;
+
+		msg.type = UDPMIG_TUN_DATA;
+		msg.seq = seq[i];
+		out[sent] = udpmig_tun_encap(tun.mp, &c->path, &msg, pk[i], NULL, 0, c->key);
+		if (out[sent] == NULL)
+			break;
+		sent++;
+	}
+	if (sent < n) {
+		c->nomem++;
+		udpmig_tun_tx_unsent(c->tx, n - sent);
+	}
+	k = rte_ring_sp_enqueue_burst(tun.out, (void **)out, sent, NULL);
+	if (k < sent) {
+		rte_pktmbuf_free_bulk(out + k, sent - k);
+		udpmig_tun_tx_unsent(c->tx, sent - k);
+		c->unsent += sent - k;
+	}
+	c->tx_data += k;
+	work |= k > 0;
+	/* END once every packet has a channel number, again until acked. */
+	if (c->end_wanted && !c->end_acked && udpmig_buf_count(p->buf) == 0 &&
+		now - c->end_ns >= END_RETRY_NS) {
+		chan_send_ctl(p, UDPMIG_TUN_END, 0, udpmig_tun_tx_next_seq(c->tx));
+		c->end_ns = now;
+	}
+	return work;
+}
+
+static bool
+dst_poll(struct vhook_port *p, uint64_t now)
+{
+	struct vhook_chan *c = &p->chan;
+	struct rte_mbuf *pk[TUN_BURST];
+	uint32_t n;
+
+	n = udpmig_tun_rx_pull(c->rx, pk, TUN_BURST);
+	if (n > 0) {
+		unsigned int k = udpmig_buf_enqueue_burst(c->tbuf, 0, pk, n);
+
+		c->dropped += n - k; /* the buffer counted them too */
+	}
+	if (c->ack_due && (n < TUN_BURST || now - c->ack_ns >= ACK_DELAY_NS))
+		dst_ack(p, now);
+	if (c->end_known && !c->end_raised && udpmig_tun_rx_cum(c->rx) >= c->end_total &&
+		udpmig_tun_rx_held(c->rx) == 0) {
+		c->end_raised = true;
+		vhook_mig_event(p, UDPMIG_MIG_E_END_RECEIVED, "END in sequence", NULL);
+	}
+	return n > 0;
+}
+
+bool
+vhook_tun_poll(uint64_t now)
+{
+	struct rte_mbuf *in[TUN_BURST];
+	unsigned int n, i, total = 0;
+	bool work = false;
+	uint32_t s;
+
+	if (!tun.configured)
+		return false;
+	do {
+		n = rte_ring_sc_dequeue_burst(tun.in, (void **)in, TUN_BURST, NULL);
+		for (i = 0; i < n; i++)
+			tun_input(in[i], now);
+		total += n;
+	} while (n == TUN_BURST && total < TUN_IN_BUDGET);
+	work |= total > 0;
+	for (s = 0; s < RTE_DIM(vhook_global.ports); s++) {
+		struct vhook_port *p = vhook_global.ports[s];
+
+		if (p == NULL || !p->chan.open)
+			continue;
+		if (p->chan.source)
+			work |= src_poll(p, now);
+		else
+			work |= dst_poll(p, now);
+	}
+	return work;
+}
+
+/*
+ * Packets the injector must hand to the guest before the VM's own buffer:
+ * on a source after an abort, what the channel held; on a destination,
+ * the tunnel's packets, and nothing of the buffer (*hold) until the END
+ * came in sequence or the channel is closed.
+ */
+uint16_t
+vhook_tun_inject_pull(struct vhook_port *p, struct rte_mbuf **pkts, uint16_t n,
+	struct rte_mempool *mp, bool *hold)
+{
+	struct vhook_chan *c = &p->chan;
+	uint16_t k;
+
+	*hold = false;
+	if (c->back != NULL) {
+		k = (uint16_t)udpmig_tun_tx_reclaim(c->back, pkts, n);
+		if (k > 0)
+			return k;
+		udpmig_tun_tx_free(c->back);
+		c->back = NULL;
+	}
+	if (c->tbuf != NULL) {
+		k = (uint16_t)udpmig_buf_dequeue_burst(c->tbuf, pkts, n, mp);
+		if (k > 0)
+			return k;
+		if (c->open && (c->rx == NULL || udpmig_tun_rx_held(c->rx) == 0) &&
+			p->mig.state == UDPMIG_MIG_S_DST_DRAINING)
+			vhook_mig_event(p, UDPMIG_MIG_E_DRAINED, "tunnel queue empty", NULL);
+		if (c->open) {
+			*hold = true;
+			return 0;
+		}
+		if (udpmig_buf_count(c->tbuf) == 0) {
+			udpmig_buf_free(c->tbuf);
+			c->tbuf = NULL;
+		}
+	}
+	return 0;
+}
+
+/* --- migrate-start --to / migrate-expect --from options --------------------- */
+
+static int
+hexkey(const char *s, uint8_t *key)
+{
+	unsigned int i;
+
+	if (strlen(s) != 2 * UDPMIG_TUN_KEY_LEN)
+		return -1;
+	for (i = 0; i < UDPMIG_TUN_KEY_LEN; i++) {
+		char b[3] = { s[2 * i], s[2 * i + 1], 0 };
+		char *end;
+		unsigned long v = strtoul(b, &end, 16);
+
+		if (*end != '\0' || !isxdigit((unsigned char)b[0]))
+			return -1;
+		key[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+int
+vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int first, bool dest,
+	char *err, size_t errlen)
+{
+	const char *addr_opt = dest ? "--from" : "--to";
+	bool have_key = false;
+	int i;
+
+	memset(peer, 0, sizeof(*peer));
+	for (i = first; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (v == NULL) {
+			snprintf(err, errlen, "%s needs a value", o);
+			return -EINVAL;
+		}
+		if (strcmp(o, addr_opt) == 0) {
+			if (inet_pton(AF_INET, v, peer->ip) == 1) {
+				peer->family = AF_INET;
+			} else if (inet_pton(AF_INET6, v, peer->ip) == 1) {
+				peer->family = AF_INET6;
+			} else {
+				snprintf(err, errlen, "%s %s: expected an IPv4 or IPv6 address", o,
+					v);
+				return -EINVAL;
+			}
+			peer->set = true;
+		} else if (strcmp(o, "--key") == 0) {
+			if (hexkey(v, peer->key) != 0) {
+				snprintf(err, errlen, "--key: expected %d hex digits",
+					2 * UDPMIG_TUN_KEY_LEN);
+				return -EINVAL;
+			}
+			have_key = true;
+		} else if (strcmp(o, "--vni") == 0) {
+			char *end;
+			unsigned long x = strtoul(v, &end, 0);
+
+			if (*v == '\0' || *end != '\0' || x == 0 || x > 0xffffff) {
+				snprintf(err, errlen, "--vni %s: expected 1..16777215", v);
+				return -EINVAL;
+			}
+			peer->vni = (uint32_t)x;
+		} else {
+			snprintf(err, errlen,
+				"unknown option '%s'; accepted: %s ADDR, --key HEX, --vni N", o,
+				addr_opt);
+			return -EINVAL;
+		}
+		i++;
+	}
+	if (peer->set && !have_key) {
+		snprintf(err, errlen, "%s needs --key (%d hex digits, the same on both switches)",
+			addr_opt, 2 * UDPMIG_TUN_KEY_LEN);
+		return -EINVAL;
+	}
+	if (dest && !peer->set) {
+		snprintf(err, errlen, "migrate-expect needs --from ADDR --key HEX");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --- observability ---------------------------------------------------------- */
+
+void
+vhook_tun_dump_json(const struct vhook_port *p, FILE *f)
+{
+	const struct vhook_chan *c = &p->chan;
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (c->path.family != 0)
+		inet_ntop(c->path.family, c->path.dst_ip, ip, sizeof(ip));
+	fprintf(f,
+		"{\"open\":%s,\"role\":\"%s\",\"vni\":%u,\"peer\":\"%s\",\"peer_mac_known\":%s,"
+		"\"data_sent\":%" PRIu64 ",\"control_sent\":%" PRIu64 ",\"data_received\":%" PRIu64
+		",\"control_received\":%" PRIu64 ",\"duplicates\":%" PRIu64
+		",\"out_of_window\":%" PRIu64 ",\"no_mbuf\":%" PRIu64 ",\"out_ring_full\":%" PRIu64
+		",\"untunnelable\":%" PRIu64 ",\"dropped\":%" PRIu64,
+		c->open ? "true" : "false", c->source ? "source" : "destination", c->id.vni, ip,
+		c->mac_ok ? "true" : "false", c->tx_data, c->tx_ctl, c->rx_data, c->rx_ctl, c->dup,
+		c->oow, c->nomem, c->unsent, c->untunnelable, c->dropped);
+	if (c->tx != NULL) {
+		struct udpmig_tun_tx_stats st;
+
+		udpmig_tun_tx_stats_get(c->tx, &st);
+		fprintf(f,
+			",\"sender\":{\"pushed\":%" PRIu64 ",\"sent\":%" PRIu64
+			",\"retransmits\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"held\":%u"
+			",\"timeout_rounds\":%" PRIu64 ",\"fast_rounds\":%" PRIu64 "}",
+			st.pushed, st.sent, st.retransmits, st.acked, udpmig_tun_tx_held(c->tx),
+			st.rto_rounds, st.fast_rounds);
+	}
+	if (c->rx != NULL) {
+		struct udpmig_tun_rx_stats st;
+
+		udpmig_tun_rx_stats_get(c->rx, &st);
+		fprintf(f,
+			",\"receiver\":{\"accepted\":%" PRIu64 ",\"delivered\":%" PRIu64
+			",\"cumulative\":%" PRIu64 ",\"held\":%u,\"end\":",
+			st.accepted, st.delivered, udpmig_tun_rx_cum(c->rx),
+			udpmig_tun_rx_held(c->rx));
+		if (c->end_known)
+			fprintf(f, "%" PRIu64 "}", c->end_total);
+		else
+			fprintf(f, "null}");
+	}
+	fprintf(f, ",\"queued_for_guest\":%u}",
+		c->tbuf != NULL ? (unsigned int)udpmig_buf_count(c->tbuf) : 0);
+}
+
+void
+vhook_tun_dump_global_json(FILE *f)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (tun.configured)
+		inet_ntop(tun.ep.family, tun.ep.addr, ip, sizeof(ip));
+	fprintf(f,
+		"{\"endpoint\":\"%s\",\"udp_port\":%u,\"in_ring_full\":%" PRIu64
+		",\"out_ring_full\":%" PRIu64 ",\"not_tunnel\":%" PRIu64 ",\"malformed\":%" PRIu64
+		",\"bad_option\":%" PRIu64 ",\"bad_message\":%" PRIu64 ",\"bad_tag\":%" PRIu64
+		",\"unknown_channel\":%" PRIu64 ",\"arp_in\":%" PRIu64 ",\"arp_out\":%" PRIu64
+		",\"no_mbuf\":%" PRIu64 "}",
+		ip, tun.configured ? tun.ep.udp_port : 0,
+		__atomic_load_n(&tun.in_full, __ATOMIC_RELAXED), tun.out_full, tun.not_ours,
+		tun.malformed, tun.bad_option, tun.bad_msg, tun.bad_tag, tun.unknown, tun.arp_in,
+		tun.arp_out, tun.nomem);
+}
