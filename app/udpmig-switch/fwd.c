@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker loop: poll rx queue 0 of each port assigned to this lcore,
+ * learn source MACs, forward known unicast, flood the rest; on the lcore
+ * that polls the uplink, also carry the migration tunnel (rte_pmd_vhook.h).
+ *
+ * No lock, no allocation (mempools aside), no log: every packet that is
+ * not sent is counted in this worker's struct sw_stats.
+ */
+#include <rte_branch_prediction.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+
+#include <rte_pmd_vhook.h>
+
+#include "switch.h"
+
+/* Send what this burst collected for port @out. */
+static void
+tx_flush(struct sw_worker *w, uint16_t out)
+{
+	struct sw_txbuf *b = &w->tx[out];
+	struct sw_port *p = &sw.ports[out];
+	uint16_t sent;
+
+	if (p->owner == w->idx) {
+		sent = rte_eth_tx_burst(p->port_id, 0, b->pkts, b->n);
+		w->stats[out].tx += sent;
+	} else {
+		/* The owner sends them and counts them (tx_ring_drain()). */
+		sent = (uint16_t)rte_ring_mp_enqueue_burst(p->txr, (void **)b->pkts, b->n, NULL);
+	}
+	if (unlikely(sent < b->n)) {
+		rte_pktmbuf_free_bulk(b->pkts + sent, b->n - sent);
+		w->stats[out].tx_drop += b->n - sent;
+	}
+	b->n = 0;
+}
+
+static void
+tx_flush_all(struct sw_worker *w)
+{
+	uint16_t i;
+
+	for (i = 0; i < w->nb_dirty; i++)
+		tx_flush(w, w->dirty[i]);
+	w->nb_dirty = 0;
+}
+
+/*
+ * Queue @m for port @out. A txbuf holds one rx burst's worth: each packet
+ * of a burst adds at most one mbuf per output port, and every burst ends
+ * with tx_flush_all().
+ */
+static inline void
+tx_add(struct sw_worker *w, uint16_t out, struct rte_mbuf *m)
+{
+	struct sw_txbuf *b = &w->tx[out];
+
+	if (b->n == 0)
+		w->dirty[w->nb_dirty++] = out;
+	b->pkts[b->n++] = m;
+}
+
+/* Owner of port @idx: send what other workers forwarded to it. */
+static void
+tx_ring_drain(struct sw_worker *w, uint16_t idx)
+{
+	struct sw_port *p = &sw.ports[idx];
+	struct rte_mbuf *pkts[SW_BURST_MAX];
+	unsigned int n;
+	uint16_t sent;
+
+	n = rte_ring_sc_dequeue_burst(p->txr, (void **)pkts, SW_BURST_MAX, NULL);
+	if (n == 0)
+		return;
+	sent = rte_eth_tx_burst(p->port_id, 0, pkts, (uint16_t)n);
+	w->stats[idx].tx += sent;
+	if (unlikely(sent < n)) {
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+		w->stats[idx].tx_drop += n - sent;
+	}
+}
+
+/*
+ * To every port but @in. Each port but the last gets an indirect clone
+ * (its own mbuf header: a PMD may stamp or hold it), the last gets @m.
+ */
+static void
+flood(struct sw_worker *w, uint16_t in, struct rte_mbuf *m)
+{
+	struct sw_stats *st = &w->stats[in];
+	uint16_t last = in == sw.nb_ports - 1 ? sw.nb_ports - 2 : sw.nb_ports - 1;
+	struct rte_mbuf *c;
+	uint16_t out;
+
+	if (unlikely(sw.nb_ports < 2)) {
+		st->filtered++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	st->flood++;
+	for (out = 0; out < last; out++) {
+		if (out == in)
+			continue;
+		c = rte_pktmbuf_clone(m, sw.clone_pool);
+		if (unlikely(c == NULL)) {
+			st->no_mbuf++;
+			continue;
+		}
+		tx_add(w, out, c);
+	}
+	tx_add(w, last, m);
+}
+
+/* Where one frame goes: a known port, or every other port. */
+static void
+forward_one(struct sw_worker *w, uint16_t in, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct sw_stats *st = &w->stats[in];
+	uint16_t out;
+
+	if (rte_is_multicast_ether_addr(&eth->dst_addr)) {
+		flood(w, in, m);
+	} else if (sw_mac_lookup(&eth->dst_addr, &out) != 0) {
+		st->unknown++;
+		flood(w, in, m);
+	} else if (unlikely(out == in)) {
+		/* The destination sits behind the port it came from. */
+		st->filtered++;
+		rte_pktmbuf_free(m);
+	} else {
+		tx_add(w, out, m);
+	}
+}
+
+/*
+ * A frame whose source MAC moved to this port (a VM resumed here and
+ * announces itself) waits until the table has the move (the main lcore
+ * applies learn events) or SW_MOVED_WAIT_US passed. Forwarded at once, the
+ * announcement moves the network's tables before ours, and the VM's
+ * packets that then arrive on the uplink would be dropped here as
+ * hairpins (they were, in the first migration test).
+ */
+#define SW_MOVED_WAIT_US 20000
+
+static void
+moved_release(struct sw_worker *w, bool all)
+{
+	uint64_t wait = rte_get_tsc_hz() / 1000000 * SW_MOVED_WAIT_US, now = rte_get_tsc_cycles();
+	uint16_t i, k = 0, port;
+
+	for (i = 0; i < w->nb_moved; i++) {
+		struct rte_mbuf *m = w->moved[i].m;
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+		if (all || now - w->moved[i].since >= wait ||
+			(sw_mac_lookup(&eth->src_addr, &port) == 0 && port == w->moved[i].in))
+			forward_one(w, w->moved[i].in, m);
+		else
+			w->moved[k++] = w->moved[i];
+	}
+	w->nb_moved = k;
+}
+
+static void
+forward(struct sw_worker *w, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct sw_stats *st = &w->stats[in];
+	struct rte_ether_hdr *eth;
+	struct rte_mbuf *m;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		m = pkts[i];
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
+			st->filtered++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		if (unlikely(sw_mac_learn(w, &eth->src_addr, in) != 0) &&
+			w->nb_moved < SW_MOVED_MAX) {
+			w->moved[w->nb_moved].m = m;
+			w->moved[w->nb_moved].in = in;
+			w->moved[w->nb_moved++].since = rte_get_tsc_cycles();
+			continue;
+		}
+		forward_one(w, in, m);
+	}
+	sw_mac_learn_flush(w);
+	tx_flush_all(w);
+}
+
+/*
+ * Uplink: hand the tunnel's packets to the driver, in one batch. Returns
+ * how many packets are left in @pkts for switching (order kept).
+ */
+static uint16_t
+tun_input(struct sw_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mbuf *tun[SW_BURST_MAX];
+	struct sw_stats *st = &w->stats[0];
+	uint16_t nt = 0, nl = 0, took, i;
+
+	for (i = 0; i < n; i++) {
+		if (rte_pmd_vhook_tun_match(pkts[i]))
+			tun[nt++] = pkts[i];
+		else
+			pkts[nl++] = pkts[i];
+	}
+	if (nt == 0)
+		return nl;
+	took = rte_pmd_vhook_tun_input(tun, nt);
+	st->tun_rx += took;
+	if (unlikely(took < nt)) {
+		rte_pktmbuf_free_bulk(tun + took, nt - took);
+		st->tun_rx_drop += nt - took;
+	}
+	return nl;
+}
+
+/* Uplink: send what the driver wants on the wire. */
+static void
+tun_output(struct sw_worker *w)
+{
+	struct rte_mbuf *pkts[SW_BURST_MAX];
+	struct sw_stats *st = &w->stats[0];
+	uint16_t n, sent;
+
+	n = rte_pmd_vhook_tun_output(pkts, SW_BURST_MAX);
+	if (n == 0)
+		return;
+	sent = rte_eth_tx_burst(sw.ports[0].port_id, 0, pkts, n);
+	st->tx += sent;
+	st->tun_tx += sent;
+	if (unlikely(sent < n)) {
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+		st->tx_drop += n - sent;
+	}
+}
+
+int
+sw_worker_main(void *arg)
+{
+	struct sw_worker *w = arg;
+	struct rte_mbuf *pkts[SW_BURST_MAX];
+	const uint16_t burst = sw.opts.burst;
+	const bool tunnel = w->uplink && sw.tunnel;
+	uint16_t i, idx, n;
+
+	if (w->nb_ports == 0) {
+		SW_LOG(NOTICE, "lcore %u: no port to poll, idle", w->lcore_id);
+		return 0;
+	}
+	sw_mac_reader_online(w->idx);
+	for (;;) {
+		if (__atomic_load_n(&sw.force_quit, __ATOMIC_RELAXED))
+			break;
+		for (i = 0; i < w->nb_ports; i++) {
+			idx = w->ports[i];
+			if (sw.ports[idx].txr != NULL)
+				tx_ring_drain(w, idx);
+			n = rte_eth_rx_burst(sw.ports[idx].port_id, 0, pkts, burst);
+			if (n == 0)
+				continue;
+			w->stats[idx].rx += n;
+			if (tunnel && idx == 0)
+				n = tun_input(w, pkts, n);
+			forward(w, idx, pkts, n);
+		}
+		if (unlikely(w->nb_moved > 0)) {
+			moved_release(w, false);
+			tx_flush_all(w);
+		}
+		/* Only the uplink's owner: it is the one user of its tx queue. */
+		if (tunnel)
+			tun_output(w);
+		sw_mac_reader_quiescent(w->idx);
+	}
+	moved_release(w, true);
+	tx_flush_all(w);
+	sw_mac_reader_offline(w->idx);
+	return 0;
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Ports: find the uplink and the net_vhook VM ports among the probed
+ * ethdevs, give each one rx and one tx queue, assign them to workers and
+ * start them; stop and close every ethdev at the end (for net_vhook that
+ * ends its vhost-user socket).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_string_fns.h>
+
+#include "switch.h"
+
+#define SW_RXD        1024 /* rx descriptors, when the PMD has any */
+#define SW_TXD        1024
+#define SW_RING_SIZE  1024 /* a port's tx ring, with several workers */
+#define SW_T1_QUOTA   4096 /* mbufs a net_vhook port may hold (its t1-quota default) */
+#define SW_POOL_CACHE 256
+
+/* "a, b, c": every ethdev name, for error messages. */
+static void
+port_names(char *buf, size_t len)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	size_t off = 0;
+	uint16_t pid;
+
+	buf[0] = '\0';
+	RTE_ETH_FOREACH_DEV (pid) {
+		if (off >= len || rte_eth_dev_get_name_by_port(pid, name) != 0)
+			continue;
+		off += snprintf(buf + off, len - off, "%s%s", off ? ", " : "", name);
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "none");
+}
+
+static void
+port_add(uint16_t pid, enum sw_role role)
+{
+	struct sw_port *p = &sw.ports[sw.nb_ports++];
+
+	p->port_id = pid;
+	p->role = role;
+	rte_eth_dev_get_name_by_port(pid, p->name);
+}
+
+/*
+ * Sort the ethdevs into the uplink (index 0) and VM ports. A
+ * configuration error fills @err (one line) and returns -EINVAL.
+ */
+int
+sw_ports_probe(char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	char names[512];
+	uint16_t up, pid;
+
+	sw.nb_ports = 0;
+	if (rte_eth_dev_get_port_by_name(sw.opts.uplink, &up) != 0) {
+		port_names(names, sizeof(names));
+		snprintf(err, errlen, "--uplink %s: no such ethdev (ethdevs: %s)", sw.opts.uplink,
+			names);
+		return -EINVAL;
+	}
+	port_add(up, SW_ROLE_UPLINK);
+	RTE_ETH_FOREACH_DEV (pid) {
+		if (pid == up)
+			continue;
+		if (rte_eth_dev_info_get(pid, &info) != 0 || info.driver_name == NULL ||
+			strcmp(info.driver_name, SW_DRIVER_VM) != 0) {
+			char name[RTE_ETH_NAME_MAX_LEN] = "?";
+
+			rte_eth_dev_get_name_by_port(pid, name);
+			snprintf(err, errlen,
+				"ethdev %s (driver %s) is neither the uplink nor a " SW_DRIVER_VM
+				" port; the switch takes one uplink and net_vhook VM ports only",
+				name, info.driver_name != NULL ? info.driver_name : "?");
+			return -EINVAL;
+		}
+		port_add(pid, SW_ROLE_VM);
+	}
+	if (sw.nb_ports < 2) {
+		snprintf(err, errlen,
+			"no VM port: give at least one EAL --vdev " SW_DRIVER_VM "N,iface=SOCKET");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+pools_create(void)
+{
+	unsigned int n, nc, socket = rte_socket_id();
+
+	/*
+	 * rx mbufs: the descriptors and rings of every port, what the workers
+	 * hold in a burst, and what net_vhook may keep for a migrating VM.
+	 */
+	n = sw.nb_ports * (SW_RXD + SW_TXD + SW_RING_SIZE + SW_T1_QUOTA) +
+		sw.nb_workers * 2 * SW_BURST_MAX + 4096;
+	sw.pool = rte_pktmbuf_pool_create(
+		"sw_pool", n, SW_POOL_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)socket);
+	if (sw.pool == NULL) {
+		SW_LOG(ERR, "mbuf pool of %u: %s", n, rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	/* Clones carry no data: a header each. */
+	nc = sw.nb_ports * (SW_TXD + SW_RING_SIZE) + 4096;
+	sw.clone_pool = rte_pktmbuf_pool_create("sw_clone", nc, SW_POOL_CACHE, 0, 0, (int)socket);
+	if (sw.clone_pool == NULL) {
+		SW_LOG(ERR, "clone pool of %u: %s", nc, rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	return 0;
+}
+
+static int
+port_setup(uint16_t idx)
+{
+	struct sw_port *p = &sw.ports[idx];
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	uint16_t rxd = SW_RXD, txd = SW_TXD;
+	int socket = rte_eth_dev_socket_id(p->port_id);
+	char rname[RTE_RING_NAMESIZE];
+	int ret;
+
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+	memset(&conf, 0, sizeof(conf));
+	ret = rte_eth_dev_info_get(p->port_id, &info);
+	if (ret != 0)
+		goto fail;
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	ret = rte_eth_dev_configure(p->port_id, 1, 1, &conf);
+	if (ret == 0)
+		ret = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &rxd, &txd);
+	if (ret == 0)
+		ret = rte_eth_rx_queue_setup(
+			p->port_id, 0, rxd, (unsigned int)socket, NULL, sw.pool);
+	if (ret == 0)
+		ret = rte_eth_tx_queue_setup(p->port_id, 0, txd, (unsigned int)socket, NULL);
+	if (ret != 0)
+		goto fail;
+	if (sw.nb_workers > 1) {
+		snprintf(rname, sizeof(rname), "sw_tx_%u", idx);
+		p->txr = rte_ring_create(rname, SW_RING_SIZE, socket, RING_F_SC_DEQ);
+		if (p->txr == NULL) {
+			ret = -rte_errno;
+			goto fail;
+		}
+	}
+	/* A switch port sees every frame. Not all PMDs can (or need to). */
+	ret = rte_eth_promiscuous_enable(p->port_id);
+	if (ret != 0 && ret != -ENOTSUP)
+		SW_LOG(WARNING, "%s: promiscuous mode: %s", p->name, rte_strerror(-ret));
+	ret = rte_eth_dev_start(p->port_id);
+	if (ret != 0)
+		goto fail;
+	p->configured = true;
+	return 0;
+fail:
+	SW_LOG(ERR, "%s: port set-up: %s", p->name, rte_strerror(-ret));
+	return ret;
+}
+
+/* Pools, queues, worker assignment (round robin, uplink on worker 0), start. */
+int
+sw_ports_setup(void)
+{
+	struct sw_worker *w;
+	uint16_t i;
+	int ret;
+
+	ret = pools_create();
+	if (ret != 0)
+		return ret;
+	for (i = 0; i < sw.nb_ports; i++) {
+		sw.ports[i].owner = i % sw.nb_workers;
+		w = &sw.workers[sw.ports[i].owner];
+		w->ports[w->nb_ports++] = i;
+		if (i == 0)
+			w->uplink = true;
+	}
+	for (i = 0; i < sw.nb_ports; i++) {
+		ret = port_setup(i);
+		if (ret != 0)
+			return ret;
+		SW_LOG(NOTICE, "port %u %s (%s): lcore %u", sw.ports[i].port_id, sw.ports[i].name,
+			sw.ports[i].role == SW_ROLE_UPLINK ? "uplink" : "vm",
+			sw.workers[sw.ports[i].owner].lcore_id);
+	}
+	return 0;
+}
+
+/*
+ * Once the workers have stopped: free what is left in the tx rings,
+ * counted as tx_drop of the port (in its owner's counters, which no
+ * worker writes any more).
+ */
+void
+sw_ports_flush(void)
+{
+	struct rte_mbuf *pkts[SW_BURST_MAX];
+	unsigned int n;
+	uint16_t i;
+
+	for (i = 0; i < sw.nb_ports; i++) {
+		if (sw.ports[i].txr == NULL)
+			continue;
+		while ((n = rte_ring_sc_dequeue_burst(
+				sw.ports[i].txr, (void **)pkts, SW_BURST_MAX, NULL)) > 0) {
+			rte_pktmbuf_free_bulk(pkts, n);
+			sw.workers[sw.ports[i].owner].stats[i].tx_drop += n;
+		}
+	}
+}
+
+/*
+ * Stop and close every ethdev, also those the switch refused, then free
+ * the rings and pools. Only once no worker runs.
+ */
+void
+sw_ports_close(void)
+{
+	uint16_t pid, i;
+	int ret;
+
+	RTE_ETH_FOREACH_DEV (pid) {
+		ret = rte_eth_dev_stop(pid);
+		if (ret != 0 && ret != -EINVAL)
+			SW_LOG(WARNING, "port %u: stop: %s", pid, rte_strerror(-ret));
+		ret = rte_eth_dev_close(pid);
+		if (ret != 0)
+			SW_LOG(WARNING, "port %u: close: %s", pid, rte_strerror(-ret));
+	}
+	sw_ports_flush();
+	for (i = 0; i < sw.nb_ports; i++) {
+		rte_ring_free(sw.ports[i].txr);
+		sw.ports[i].txr = NULL;
+	}
+	rte_mempool_free(sw.clone_pool);
+	sw.clone_pool = NULL;
+	rte_mempool_free(sw.pool);
+	sw.pool = NULL;
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# A VM (the guest stand-in) moves from switch A to switch B under UDP load
+# and loses nothing. Two hosts are network namespaces; a Linux bridge is
+# the physical network; the sender sits in a third namespace:
+#
+#   [ns s: sender 10.78.0.1] --- bridge --- [ns a: udpmig-switch A, tunnel 10.78.0.11]
+#                                    \----- [ns b: udpmig-switch B, tunnel 10.78.0.12]
+#
+# The guest (MAC 02:00:00:00:00:02, 10.78.0.2) starts on A and announces
+# itself (gratuitous ARP). B expects the VM (migrate-expect), A starts the
+# migration (migrate-start --to B), goes offline (migrate-offline), the
+# guest detaches, and after the blackout a guest attaches to B: B injects
+# what A sent through the tunnel, announces the VM (RARP), A forwards the
+# tail and ends the channel. The guest's accounting carries over (its
+# --state file): 0 lost, 0 duplicated, 0 reordered.
+#
+# MIG_MODE=baseline runs the same move with no udpmig command: what a stock
+# vhost-user switch does (the guest announces itself on B with a gratuitous
+# ARP, as a guest with GUEST_ANNOUNCE would); the test then asserts that
+# packets were lost, and that none were duplicated or reordered.
+# Knobs: MIG_MODE (udpmig | baseline), MIG_RATE (pps, 5000), MIG_COUNT
+# (30000), MIG_BLACKOUT_MS (300), MIG_NETEM (a tc netem spec on A's and
+# B's links, e.g. "loss 5%"), MIG_SUMMARY (write a JSON summary there).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+it_init migrate
+
+SWITCH=${UDPMIG_SWITCH:?UDPMIG_SWITCH: path of udpmig-switch}
+CTL_BIN=${UDPMIG_CTL:?}
+GUEST=${UDPMIG_GUEST:?}
+SEND=${UDPMIG_SEND:?}
+command -v ip >/dev/null || it_skip "iproute2 (ip) not installed"
+MODE=${MIG_MODE:-udpmig}
+case $MODE in udpmig | baseline) ;; *) it_fatal "MIG_MODE must be udpmig or baseline, not '$MODE'" ;; esac
+RATE=${MIG_RATE:-5000}
+N=${MIG_COUNT:-30000}
+BLACKOUT_MS=${MIG_BLACKOUT_MS:-300}
+KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+VM_MAC=02:00:00:00:00:02
+T=umt$$ # interface and namespace prefix (<= 15 characters with suffixes)
+
+# The network.
+it_netns "${T}a"
+it_netns "${T}b"
+it_netns "${T}s"
+ip link add "${T}br" type bridge || it_fatal "cannot create bridge ${T}br"
+it_at_exit ip link del "${T}br"
+ip link set "${T}br" up
+for h in a b s; do
+	it_veth "${T}${h}0" "${T}${h}1" "${T}$h"
+	ip link set "${T}${h}1" master "${T}br"
+done
+ip -n "${T}s" addr add 10.78.0.1/24 dev "${T}s0"
+ip -n "${T}s" neigh replace 10.78.0.2 lladdr "$VM_MAC" dev "${T}s0"
+if [ -n "${MIG_NETEM:-}" ]; then
+	for h in a b; do
+		# shellcheck disable=SC2086 # the spec is words
+		tc qdisc add dev "${T}${h}1" root netem ${MIG_NETEM} || it_fatal "tc netem ${MIG_NETEM}"
+	done
+fi
+
+ctl() { "$CTL_BIN" -s "$IT_DIR/$1.ctl" "${@:2}"; }
+vmfield() { ctl "$1" vm-show vm1 | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$2"; }
+
+# switch HOST TUNNEL_IP
+switch() {
+	local h=$1
+	it_eal "sw$h" '0@(0,1),1@(0,1)'
+	it_bg "sw$h" ip netns exec "${T}$h" "$SWITCH" "${IT_EAL[@]}" \
+		--vdev "net_vhook0,iface=$IT_DIR/$h.sock,vm=vm1,mac=$VM_MAC,ctl=$IT_DIR/$h.ctl" \
+		--vdev "net_af_packet0,iface=${T}${h}0,qdisc_bypass=1,framecnt=8192" \
+		-- --uplink net_af_packet0 --tunnel-ip "$2"
+	it_wait_file "$IT_DIR/$h.ctl" 30 || it_fatal "switch $h did not start"
+}
+
+# guest NAME HOST REPORT [options]
+guest() {
+	local name=$1 h=$2 report=$3
+	shift 3
+	it_eal "$name"
+	it_bg "$name" "$GUEST" "${IT_EAL[@]}" --vdev "$(it_virtio "$IT_DIR/$h.sock" "mac=$VM_MAC")" -- \
+		--state "$IT_DIR/vm.state" --report "$report" --ready "$IT_DIR/$name.ready" \
+		--expect "$N" "$@"
+	it_wait_file "$IT_DIR/$name.ready" 60 || it_fatal "guest $name did not come up"
+}
+
+detached() {
+	local deadline=$(($(date +%s) + 10))
+	until [ "$(vmfield "$1" "['port']['attached']")" = False ]; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# wait_state HOST STATE TIMEOUT
+wait_state() {
+	local deadline=$(($(date +%s) + $3)) s
+	while :; do
+		s=$(vmfield "$1" "['migration']['state']")
+		[ "$s" = "$2" ] && return 0
+		[ "$(date +%s)" -lt "$deadline" ] || {
+			it__log "switch $1: state $s, not $2, after $3 s"
+			return 1
+		}
+		sleep 0.1
+	done
+}
+
+switch a 10.78.0.11
+switch b 10.78.0.12
+guest g1 a "$IT_DIR/g1.json" --garp 10.78.0.2
+it_bg send ip netns exec "${T}s" "$SEND" --kernel -- --rate "$RATE" --count "$N" \
+	--src-ip 10.78.0.1 --dst-ip 10.78.0.2 --report "$IT_DIR/send.json" --ready "$IT_DIR/send.ready"
+it_wait_file "$IT_DIR/send.ready" 30
+it_wait_report g1 "$IT_DIR/g1.json" received 1000 30 ||
+	it_fatal "the guest on A receives nothing"
+
+if [ "$MODE" = udpmig ]; then
+	check "B expects the VM" ctl b migrate-expect vm1 --from 10.78.0.11 --key "$KEY"
+	check "A starts the migration to B" ctl a migrate-start vm1 --to 10.78.0.12 --key "$KEY"
+	check "A takes the VM offline" ctl a migrate-offline vm1
+fi
+it_stop g1 10
+check "A saw the guest detach" detached a
+sleep "$(awk -v ms="$BLACKOUT_MS" 'BEGIN { print ms / 1000 }')"
+if [ "$MODE" = udpmig ]; then
+	# No announcement from this guest: B's RARP for it must move the VM's
+	# MAC in B's switch and in the bridge.
+	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000
+	check "A learns that the VM resumed on B, ends the tail" wait_state a IDLE 30
+	check "B delivered everything and is done" wait_state b IDLE 30
+else
+	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000 --garp 10.78.0.2
+fi
+it_wait_exit send 120
+it_wait_exit g2 120
+
+R=$IT_DIR/g2.json
+echo "# guest: $(python3 -c "import json; d=json.load(open('$R')); print({k: d.get(k) for k in ('received', 'unique', 'lost', 'duplicated', 'reordered', 'max_gap_ms', 'instances')})")"
+echo "# A tunnel: $(ctl a vm-show vm1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])')"
+echo "# B tunnel: $(ctl b vm-show vm1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])')"
+for h in a b; do
+	echo "# $h counters: $(ctl $h vm-show vm1 | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["counters"].items() if v})')"
+done
+echo "# A endpoint: $(ctl a status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])')"
+echo "# B endpoint: $(ctl b status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])')"
+check_eq "sender sent every packet" "$(it_json "$IT_DIR/send.json" sent)" "$N"
+if [ "$MODE" = udpmig ]; then
+	check_eq "the guest got every packet" "$(it_json "$R" unique)" "$N"
+	check_eq "none lost" "$(it_json "$R" lost)" 0
+else
+	check_gt "baseline: a stock switch loses packets" "$(it_json "$R" lost)" 0
+fi
+check_eq "none duplicated" "$(it_json "$R" duplicated)" 0
+check_eq "none reordered" "$(it_json "$R" reordered)" 0
+check "the blackout shows in the guest's timeline (a gap >= ${BLACKOUT_MS} ms)" \
+	python3 -c "import sys; sys.exit(0 if $(it_json "$R" max_gap_ms) >= $BLACKOUT_MS else 1)"
+if [ -n "${MIG_SUMMARY:-}" ]; then
+	python3 - "$R" "$IT_DIR/send.json" "$MIG_SUMMARY" "$MODE" "$RATE" "$BLACKOUT_MS" <<'EOF'
+import json, sys
+g, s = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+json.dump({
+    "mode": sys.argv[4], "rate_pps": int(sys.argv[5]), "blackout_ms": int(sys.argv[6]),
+    "sent": s["sent"], "received": g["unique"], "lost": g["lost"],
+    "duplicated": g["duplicated"], "reordered": g["reordered"],
+    "longest_gap_ms": g["max_gap_ms"], "held_delay_ms_max": g["delay_ms_max"],
+    "held_delay_ms_mean": g["delay_ms_mean"],
+}, open(sys.argv[3], "w"), indent=1)
+EOF
+fi
+it_done
