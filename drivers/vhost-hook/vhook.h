@@ -131,8 +131,10 @@ struct vhook_chan {
 	struct udpmig_tun_rx *rx;
 	struct udpmig_buf *tbuf; /* destination: tunnel packets, in order, behind nothing */
 	struct udpmig_tun_tx *back; /* source after an abort: packets to inject first */
+	struct rte_mempool *hold; /* the mbufs everything above lives in */
 	/* counters */
 	uint64_t tx_data, tx_ctl, rx_data, rx_ctl, dup, oow, nomem, unsent, untunnelable, dropped;
+	uint64_t rx_resumed; /* source: acks saying the VM runs at the peer */
 };
 
 /* Devargs, parsed. */
@@ -232,6 +234,7 @@ uint64_t vhook_now_ns(void);
 /* The migration tunnel (vhook_tun.c), on the control thread under the lock. */
 int vhook_tun_open(struct vhook_port *p, bool source);
 void vhook_tun_close(struct vhook_port *p);
+void vhook_tun_release(struct vhook_port *p);
 void vhook_tun_send(struct vhook_port *p, uint8_t type);
 void vhook_tun_announce(struct vhook_port *p);
 bool vhook_tun_poll(uint64_t now_ns);

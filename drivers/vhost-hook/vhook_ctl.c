@@ -236,6 +236,7 @@ do_actions(struct vhook_port *p, uint32_t actions)
 			break;
 		case UDPMIG_MIG_AB_ANNOUNCE:
 			p->chan.resumed = true;
+			p->chan.ack_due = true; /* the source learns it at once */
 			vhook_tun_announce(p);
 			break;
 		case UDPMIG_MIG_AB_STOP_INTERCEPT:
@@ -567,6 +568,7 @@ vhook_port_del(struct vhook_port *p)
 		udpmig_buf_free(p->chan.tbuf);
 		p->chan.tbuf = NULL;
 	}
+	vhook_tun_release(p);
 	if (p->chan.dropped > 0)
 		VHOOK_LOG(WARNING, "%s: port closed: %" PRIu64 " tunnel packets dropped",
 			p->args.vm.name, p->chan.dropped);

@@ -33,18 +33,22 @@
 #include "rte_pmd_vhook.h"
 #include "vhook.h"
 
-#define TUN_RING_SIZE  8192
-#define TUN_POOL_SIZE  16383
+#define TUN_RING_SIZE  4096
+#define TUN_POOL_SIZE  8191 /* > TUN_RING_SIZE: what waits in the out ring, and more */
 #define TUN_POOL_CACHE 0 /* one producer thread: the control thread */
 #define TUN_BURST      32
 #define TUN_IN_BUDGET  512 /* input packets per control loop */
-#define TUN_WINDOW     16384
+#define TUN_WINDOW     8192
 #define TUN_RTO_NS     (20 * 1000 * 1000ull)
 #define TUN_RTO_MAX_NS (500 * 1000 * 1000ull)
 #define ARP_RETRY_NS   (100 * 1000 * 1000ull)
 #define END_RETRY_NS   (50 * 1000 * 1000ull)
 #define ACK_DELAY_NS   (1 * 1000 * 1000ull) /* an ack at least this often while data flows */
-#define ARP_ENTRIES    16
+/* And this often in any case while the channel is open: the source learns
+ * that the VM resumed here from an ack, even when it has nothing to send
+ * (its window full of retained packets), and a lost ack is not fatal. */
+#define ACK_KEEPALIVE_NS (20 * 1000 * 1000ull)
+#define ARP_ENTRIES      16
 /* The largest inner frame a tunnel mbuf takes: its data room less the outer headers. */
 #define TUN_MAX_INNER                                                                             \
 	(RTE_MBUF_DEFAULT_DATAROOM - sizeof(struct rte_ether_hdr) - sizeof(struct rte_ipv6_hdr) - \
@@ -337,11 +341,22 @@ vni_of(const char *name)
 	return rte_hash_crc(name, strlen(name), 0x75646d67) & 0xffffff;
 }
 
+/* The channel's mbuf pool goes once nothing of it is held any more. */
+static void
+chan_release(struct vhook_chan *c)
+{
+	if (c->tx != NULL || c->rx != NULL || c->back != NULL || c->tbuf != NULL)
+		return;
+	rte_mempool_free(c->hold);
+	c->hold = NULL;
+}
+
 int
 vhook_tun_open(struct vhook_port *p, bool source)
 {
+	static unsigned int hold_gen;
 	struct vhook_chan *c = &p->chan;
-	char name[RTE_MEMZONE_NAMESIZE];
+	char name[RTE_MEMZONE_NAMESIZE], pname[RTE_MEMPOOL_NAMESIZE];
 	struct udpmig_tun_tx_conf tc = {
 		.window = TUN_WINDOW,
 		.rto_ns = TUN_RTO_NS,
@@ -362,6 +377,11 @@ vhook_tun_open(struct vhook_port *p, bool source)
 			p->args.vm.name);
 		return -EAFNOSUPPORT;
 	}
+	if (c->back != NULL || c->tbuf != NULL || c->hold != NULL) {
+		VHOOK_LOG(WARNING, "%s: the last migration's packets are still being delivered",
+			p->args.vm.name);
+		return -EBUSY;
+	}
 	memset(c, 0, sizeof(*c));
 	c->source = source;
 	c->path.family = tun.ep.family;
@@ -379,10 +399,24 @@ vhook_tun_open(struct vhook_port *p, bool source)
 		c->mac_ok = arp_lookup(ip, &c->path.dst_mac);
 	}
 	snprintf(name, sizeof(name), "vhook_tun_%u", p->slot);
+	/*
+	 * What the channel holds (the sender's window, the receiver's window
+	 * and its queue's tier 1) lives in mbufs of its own: holding the host's
+	 * rx mbufs, a full window starved the uplink of mbufs, and the acks that
+	 * would have freed them could no longer be received.
+	 */
+	snprintf(pname, sizeof(pname), "vhook_hold_%u_%u", p->slot, ++hold_gen);
+	c->hold = rte_pktmbuf_pool_create(pname,
+		rte_align32pow2(TUN_WINDOW + p->args.vm.t1_quota + 1024) - 1, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, p->eth_dev->data->numa_node);
+	if (c->hold == NULL)
+		return -ENOMEM;
 	if (source) {
 		c->tx = udpmig_tun_tx_create(name, &tc, p->eth_dev->data->numa_node);
-		if (c->tx == NULL)
-			return -rte_errno;
+		if (c->tx == NULL) {
+			chan_release(c);
+			return -ENOMEM;
+		}
 		/* The VM may come back here until the peer says it runs there. */
 		udpmig_tun_tx_retain(c->tx, true);
 	} else {
@@ -401,6 +435,7 @@ vhook_tun_open(struct vhook_port *p, bool source)
 		if (c->tbuf == NULL) {
 			udpmig_tun_rx_free(c->rx);
 			c->rx = NULL;
+			chan_release(c);
 			return -ENOMEM;
 		}
 		c->end_total = UINT64_MAX;
@@ -411,6 +446,12 @@ vhook_tun_open(struct vhook_port *p, bool source)
 		inet_ntop(c->path.family, c->path.dst_ip, (char[INET6_ADDRSTRLEN]){ 0 },
 			INET6_ADDRSTRLEN));
 	return 0;
+}
+
+void
+vhook_tun_release(struct vhook_port *p)
+{
+	chan_release(&p->chan);
 }
 
 void
@@ -437,6 +478,7 @@ vhook_tun_close(struct vhook_port *p)
 	c->rx = NULL;
 	/* tbuf stays until the injector has emptied it. */
 	c->open = false;
+	chan_release(c);
 }
 
 void
@@ -519,6 +561,9 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 	struct rte_ether_hdr eb;
 	const struct rte_ether_hdr *eth = rte_pktmbuf_read(m, 0, sizeof(eb), &eb);
 	enum udpmig_tun_err e;
+	struct rte_mbuf *h;
+	const void *src;
+	char *dst;
 
 	if (eth != NULL && eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
 		arp_input(m);
@@ -563,6 +608,8 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 			uint16_t nr = udpmig_tun_sack_read(m, &tp, r, RTE_DIM(r));
 
 			udpmig_tun_tx_ack(c->tx, now, tp.msg.seq, r, nr);
+			if (tp.msg.flags & UDPMIG_TUN_F_RESUMED)
+				c->rx_resumed++;
 			if ((tp.msg.flags & UDPMIG_TUN_F_RESUMED) &&
 				p->mig.state != UDPMIG_MIG_S_SRC_FORWARDING &&
 				p->mig.state != UDPMIG_MIG_S_SRC_GONE) {
@@ -593,11 +640,20 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 	case UDPMIG_TUN_DATA:
 		c->rx_data++;
 		c->ack_due = true;
-		rte_pktmbuf_adj(m, (uint16_t)tp.payload_off);
-		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - tp.payload_len));
-		switch (udpmig_tun_rx_data(c->rx, tp.msg.seq, m)) {
+		/* The inner frame moves into the channel's own mbuf (see open). */
+		h = rte_pktmbuf_alloc(c->hold);
+		dst = h != NULL ? rte_pktmbuf_append(h, (uint16_t)tp.payload_len) : NULL;
+		if (dst == NULL) {
+			rte_pktmbuf_free(h);
+			c->nomem++; /* not acked: the source sends it again */
+			goto free;
+		}
+		src = rte_pktmbuf_read(m, tp.payload_off, tp.payload_len, dst);
+		if (src != dst)
+			memcpy(dst, src, tp.payload_len);
+		switch (udpmig_tun_rx_data(c->rx, tp.msg.seq, h)) {
 		case UDPMIG_TUN_RX_STORED:
-			return;
+			goto free;
 		case UDPMIG_TUN_RX_DUPLICATE:
 			c->dup++;
 			break;
@@ -605,6 +661,7 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 			c->oow++;
 			break;
 		}
+		rte_pktmbuf_free(h);
 		goto free;
 	case UDPMIG_TUN_END:
 		c->rx_ctl++;
@@ -662,13 +719,18 @@ src_poll(struct vhook_port *p, uint64_t now)
 			for (i = 0; i < n; i++) {
 				uint32_t len = rte_pktmbuf_pkt_len(pk[i]);
 
-				if (len < RTE_ETHER_HDR_LEN || len > TUN_MAX_INNER) {
-					rte_pktmbuf_free(pk[i]);
-					c->dropped++;
+				struct rte_mbuf *h = NULL;
+
+				if (len < RTE_ETHER_HDR_LEN || len > TUN_MAX_INNER)
 					c->untunnelable++;
-				} else {
-					pk[keep++] = pk[i];
+				else
+					h = rte_pktmbuf_copy(pk[i], c->hold, 0, UINT32_MAX);
+				rte_pktmbuf_free(pk[i]);
+				if (h == NULL) {
+					c->dropped++;
+					continue;
 				}
+				pk[keep++] = h;
 			}
 			udpmig_tun_tx_push(c->tx, pk, keep);
 			work |= n > 0;
@@ -728,7 +790,8 @@ dst_poll(struct vhook_port *p, uint64_t now)
 
 		c->dropped += n - k; /* the buffer counted them too */
 	}
-	if (c->ack_due && (n < TUN_BURST || now - c->ack_ns >= ACK_DELAY_NS))
+	if ((c->ack_due && (n < TUN_BURST || now - c->ack_ns >= ACK_DELAY_NS)) ||
+		now - c->ack_ns >= ACK_KEEPALIVE_NS)
 		dst_ack(p, now);
 	if (c->end_known && !c->end_raised && udpmig_tun_rx_cum(c->rx) >= c->end_total &&
 		udpmig_tun_rx_held(c->rx) == 0) {
@@ -788,6 +851,7 @@ vhook_tun_inject_pull(struct vhook_port *p, struct rte_mbuf **pkts, uint16_t n,
 			return k;
 		udpmig_tun_tx_free(c->back);
 		c->back = NULL;
+		chan_release(c);
 	}
 	if (c->tbuf != NULL) {
 		k = (uint16_t)udpmig_buf_dequeue_burst(c->tbuf, pkts, n, mp);
@@ -803,6 +867,7 @@ vhook_tun_inject_pull(struct vhook_port *p, struct rte_mbuf **pkts, uint16_t n,
 		if (udpmig_buf_count(c->tbuf) == 0) {
 			udpmig_buf_free(c->tbuf);
 			c->tbuf = NULL;
+			chan_release(c);
 		}
 	}
 	return 0;
@@ -907,10 +972,10 @@ vhook_tun_dump_json(const struct vhook_port *p, FILE *f)
 		"\"data_sent\":%" PRIu64 ",\"control_sent\":%" PRIu64 ",\"data_received\":%" PRIu64
 		",\"control_received\":%" PRIu64 ",\"duplicates\":%" PRIu64
 		",\"out_of_window\":%" PRIu64 ",\"no_mbuf\":%" PRIu64 ",\"out_ring_full\":%" PRIu64
-		",\"untunnelable\":%" PRIu64 ",\"dropped\":%" PRIu64,
+		",\"untunnelable\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"acks_resumed\":%" PRIu64,
 		c->open ? "true" : "false", c->source ? "source" : "destination", c->id.vni, ip,
 		c->mac_ok ? "true" : "false", c->tx_data, c->tx_ctl, c->rx_data, c->rx_ctl, c->dup,
-		c->oow, c->nomem, c->unsent, c->untunnelable, c->dropped);
+		c->oow, c->nomem, c->unsent, c->untunnelable, c->dropped, c->rx_resumed);
 	if (c->tx != NULL) {
 		struct udpmig_tun_tx_stats st;
 

@@ -32,7 +32,7 @@ CTL_BIN=${UDPMIG_CTL:?}
 GUEST=${UDPMIG_GUEST:?}
 SEND=${UDPMIG_SEND:?}
 command -v ip >/dev/null || it_skip "iproute2 (ip) not installed"
-MODE=${MIG_MODE:-udpmig}
+MODE=${1:-${MIG_MODE:-udpmig}}
 case $MODE in udpmig | baseline) ;; *) it_fatal "MIG_MODE must be udpmig or baseline, not '$MODE'" ;; esac
 RATE=${MIG_RATE:-5000}
 N=${MIG_COUNT:-30000}
@@ -68,6 +68,9 @@ vmfield() { ctl "$1" vm-show vm1 | python3 -c "import json,sys; d=json.load(sys.
 switch() {
 	local h=$1
 	it_eal "sw$h" '0@(0,1),1@(0,1)'
+	# Two buffers of a VM (held, and the tunnel's on a destination) and the
+	# channel's mbufs need more than the test tools' 512 MB.
+	IT_EAL=("${IT_EAL[@]/#512/1024}")
 	it_bg "sw$h" ip netns exec "${T}$h" "$SWITCH" "${IT_EAL[@]}" \
 		--vdev "net_vhook0,iface=$IT_DIR/$h.sock,vm=vm1,mac=$VM_MAC,ctl=$IT_DIR/$h.ctl" \
 		--vdev "net_af_packet0,iface=${T}${h}0,qdisc_bypass=1,framecnt=8192" \
@@ -142,6 +145,10 @@ echo "# guest: $(python3 -c "import json; d=json.load(open('$R')); print({k: d.g
 echo "# A tunnel: $(ctl a vm-show vm1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])')"
 echo "# B tunnel: $(ctl b vm-show vm1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])')"
 for h in a b; do
+	echo "# $h uplink (kernel): $(ip -n "${T}$h" -s link show "${T}${h}0" | awk '/RX:/{getline; print "rx", $1, "dropped", $4}')"
+	echo "# $h ethdev imissed (ports 0, 1): $(printf '/ethdev/stats,0\n/ethdev/stats,1\n' |
+		timeout 10 python3 "$(command -v dpdk-telemetry.py)" -f "$(it_prefix "sw$h")" 2>/dev/null |
+		grep -o '"imissed": [0-9]*' | tr '\n' ' ')"
 	echo "# $h counters: $(ctl $h vm-show vm1 | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["counters"].items() if v})')"
 done
 echo "# A endpoint: $(ctl a status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])')"
