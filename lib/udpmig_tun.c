@@ -518,12 +518,32 @@ udpmig_tun_tx_unsent(struct udpmig_tun_tx *tx, uint32_t n)
 	tx->last_new -= back;
 }
 
+/* [a, b) arrived: the receiver holds them, so their mbufs can go, unless retained. */
+static uint32_t
+mark_acked(struct udpmig_tun_tx *tx, uint64_t a, uint64_t b)
+{
+	uint32_t freed = 0;
+	uint64_t s;
+
+	for (s = a; s < b; s++) {
+		struct tx_ent *e = &tx->ent[s & tx->mask];
+
+		e->sacked = true;
+		if (e->m != NULL && !tx->retain) {
+			rte_pktmbuf_free(e->m);
+			e->m = NULL;
+			freed++;
+		}
+	}
+	return freed;
+}
+
 uint32_t
 udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 	const struct udpmig_tun_range *sack, uint16_t n_sack)
 {
 	uint32_t freed = 0;
-	uint64_t s, hole_end = 0;
+	uint64_t hole_end = 0;
 	uint16_t i;
 
 	if (cum > tx->nxt) {
@@ -531,16 +551,7 @@ udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 		return 0;
 	}
 	if (cum > tx->una) {
-		for (s = tx->una; s < cum; s++) {
-			struct tx_ent *e = &tx->ent[s & tx->mask];
-
-			e->sacked = true;
-			if (e->m != NULL && !tx->retain) {
-				rte_pktmbuf_free(e->m);
-				e->m = NULL;
-				freed++;
-			}
-		}
+		freed += mark_acked(tx, tx->una, cum);
 		tx->st.acked += cum - tx->una;
 		tx->una = cum;
 		if (!tx->retain)
@@ -554,17 +565,7 @@ udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 
 		if (sack[i].end > tx->nxt)
 			tx->st.bad_acks++;
-		for (s = a; s < b; s++) {
-			struct tx_ent *e = &tx->ent[s & tx->mask];
-
-			/* The receiver holds it: the mbuf can go now, unless retained. */
-			e->sacked = true;
-			if (e->m != NULL && !tx->retain) {
-				rte_pktmbuf_free(e->m);
-				e->m = NULL;
-				freed++;
-			}
-		}
+		freed += mark_acked(tx, a, b);
 		if (a < b)
 			hole_end = RTE_MAX(hole_end, a);
 	}
