@@ -8,7 +8,8 @@
 #             to B through the tunnel; B injects them in order on resume;
 #   baseline  the same move with no udpmig command: what a stock
 #             vhost-user switch does (the guest announces itself on B).
-# Prints both side by side and writes build/demo/report.json.
+# Prints both side by side, writes build/demo/report.json and plots
+# build/demo/timeline.png (gnuplot).
 #
 # Two hosts are network namespaces on a Linux bridge (the physical
 # network); the sender is in a third namespace. The scenario is
@@ -31,7 +32,8 @@ usage: sudo $0 [options]
   --netem SPEC        tc netem on both hosts' links, e.g. "loss 2% delay 1ms"
   --no-setup          skip scripts/setup.sh (packages, hugepages, headers)
   --help              this text
-Writes $ROOT/build/demo/report.json (fields "udpmig" and "baseline").
+Writes $ROOT/build/demo/report.json (fields "udpmig" and "baseline") and
+$ROOT/build/demo/timeline.png (packets received per ms, both runs).
 EOF
 }
 
@@ -75,6 +77,7 @@ for mode in udpmig baseline; do
 	echo "demo: $mode: $COUNT packets at $RATE pps, blackout $BLACKOUT_MS ms${NETEM:+, netem $NETEM}"
 	if ! MIG_MODE=$mode MIG_RATE=$RATE MIG_COUNT=$COUNT MIG_BLACKOUT_MS=$BLACKOUT_MS \
 		MIG_NETEM=$NETEM MIG_SUMMARY=$ROOT/build/demo/$mode.json \
+		MIG_TIMELINE=$ROOT/build/demo/$mode-timeline.csv \
 		bash test/integration/test_migrate.sh >"build/demo/$mode.log" 2>&1; then
 		echo "demo: $mode: a check failed; see build/demo/$mode.log" >&2
 		grep -E '^not ok' "build/demo/$mode.log" >&2 || true
@@ -93,7 +96,7 @@ for mode, path in (("udpmig", sys.argv[1]), ("baseline", sys.argv[2])):
 json.dump(runs, open(sys.argv[3], "w"), indent=1)
 rows = [("sent", "sent"), ("received", "received"), ("lost", "lost"),
         ("duplicated", "duplicated"), ("reordered", "reordered"),
-        ("longest gap (ms)", "longest_gap_ms"), ("held delay, max (ms)", "held_delay_ms_max"),
+        ("longest gap (ms)", "max_gap_ms"), ("held delay, max (ms)", "held_delay_ms_max"),
         ("held delay, mean (ms)", "held_delay_ms_mean")]
 print()
 print(f"{'':24}{'udpmig':>14}{'baseline':>14}")
@@ -106,4 +109,21 @@ for label, key in rows:
     print(f"{label:24}{cells[0]:>14}{cells[1]:>14}")
 print(f"\nreport: {sys.argv[3]}")
 EOF
+# Packets received per millisecond, both runs, on one time axis.
+if command -v gnuplot >/dev/null && [ -s build/demo/udpmig-timeline.csv ]; then
+	gnuplot <<EOF || echo "demo: gnuplot failed; the timelines are in build/demo/*-timeline.csv" >&2
+set terminal pngcairo size 1200,500
+set output "build/demo/timeline.png"
+set datafile separator ","
+set title "packets received per ms ($RATE pps, blackout $BLACKOUT_MS ms)"
+set xlabel "time since the first packet (ms)"
+set ylabel "packets / ms"
+set key top right
+plot "build/demo/baseline-timeline.csv" using 1:2 every ::1 with impulses lc rgb "#d62728" title "baseline", \
+     "build/demo/udpmig-timeline.csv" using 1:2 every ::1 with impulses lc rgb "#1f77b4" title "udpmig"
+EOF
+	[ -s build/demo/timeline.png ] && echo "plot: $ROOT/build/demo/timeline.png"
+else
+	echo "demo: no gnuplot: no plot (the timelines are in build/demo/*-timeline.csv)" >&2
+fi
 exit $rc

@@ -13,7 +13,7 @@ HUGEPAGES=${UDPMIG_HUGEPAGES:-1024}
 CACHE=${UDPMIG_CACHE:-/var/cache/udpmig}
 PKGS=(libdpdk-dev dpdk dpdk-dev libnuma-dev libsodium-dev meson ninja-build pkg-config
       libcunit1-dev gcc clang libclang-rt-14-dev clang-format python3
-      iproute2 xz-utils)
+      iproute2 xz-utils gnuplot-nox)
 
 log() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

@@ -903,7 +903,7 @@ vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int 
 	int i;
 
 	memset(peer, 0, sizeof(*peer));
-	for (i = first; i < argc; i++) {
+	for (i = first; i < argc; i += 2) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (v == NULL) {
@@ -943,7 +943,6 @@ vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int 
 				addr_opt);
 			return -EINVAL;
 		}
-		i++;
 	}
 	if (peer->set && !have_key) {
 		snprintf(err, errlen, "%s needs --key (%d hex digits, the same on both switches)",

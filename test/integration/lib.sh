@@ -84,6 +84,7 @@ it_skip() {
 	IT_DONE=1
 	trap '' INT TERM
 	it__stop_all
+	it__run_at_exit
 	exit 77
 }
 
