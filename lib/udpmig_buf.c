@@ -34,7 +34,7 @@
 
 #include "udpmig_buf.h"
 
-RTE_LOG_REGISTER(udpmig_buf_logtype, "udpmig.buf", INFO);
+RTE_LOG_REGISTER(udpmig_buf_logtype, udpmig.buf, INFO);
 #define BUF_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, udpmig_buf_logtype, "udpmig.buf: " fmt "\n", ##__VA_ARGS__)
 

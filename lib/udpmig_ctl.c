@@ -35,7 +35,7 @@
 #include "udpmig_ctl.h"
 #include "udpmig_priv.h"
 
-RTE_LOG_REGISTER(udpmig_ctl_logtype, "udpmig.ctl", INFO);
+RTE_LOG_REGISTER(udpmig_ctl_logtype, udpmig.ctl, INFO);
 #define CTL_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, udpmig_ctl_logtype, "udpmig.ctl: " fmt "\n", ##__VA_ARGS__)
 

@@ -235,6 +235,7 @@ uint64_t vhook_now_ns(void);
 int vhook_tun_open(struct vhook_port *p, bool source);
 void vhook_tun_close(struct vhook_port *p);
 void vhook_tun_release(struct vhook_port *p);
+void vhook_tun_drop(struct vhook_port *p);
 void vhook_tun_send(struct vhook_port *p, uint8_t type);
 void vhook_tun_announce(struct vhook_port *p);
 bool vhook_tun_poll(uint64_t now_ns);

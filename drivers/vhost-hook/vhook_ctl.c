@@ -228,6 +228,7 @@ do_actions(struct vhook_port *p, uint32_t actions)
 		case UDPMIG_MIG_AB_DROP:
 			pend_drop(p);
 			udpmig_buf_flush(p->buf);
+			vhook_tun_drop(p);
 			break;
 		case UDPMIG_MIG_AB_INJECT:
 			if (!p->chan.open || p->chan.source)

@@ -26,7 +26,7 @@
 
 #include "vhook.h"
 
-RTE_LOG_REGISTER(vhook_logtype, "pmd.net.vhook", NOTICE);
+RTE_LOG_REGISTER(vhook_logtype, pmd.net.vhook, NOTICE);
 
 #define VHOOK_ARG_IFACE           "iface"
 #define VHOOK_ARG_CLIENT          "client"

@@ -448,6 +448,20 @@ vhook_tun_open(struct vhook_port *p, bool source)
 	return 0;
 }
 
+/* DROP on a destination: the tunnel's queue goes, every packet counted. */
+void
+vhook_tun_drop(struct vhook_port *p)
+{
+	struct vhook_chan *c = &p->chan;
+
+	if (c->tbuf == NULL)
+		return;
+	c->dropped += udpmig_buf_count(c->tbuf);
+	udpmig_buf_free(c->tbuf);
+	c->tbuf = NULL;
+	chan_release(c);
+}
+
 void
 vhook_tun_release(struct vhook_port *p)
 {
@@ -906,6 +920,11 @@ vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int 
 	for (i = first; i < argc; i += 2) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (strcmp(o, addr_opt) != 0 && strcmp(o, "--key") != 0 && strcmp(o, "--vni") != 0) {
+			snprintf(err, errlen, "unknown option '%s'; accepted: %s ADDR, --key HEX, --vni N",
+				o, addr_opt);
+			return -EINVAL;
+		}
 		if (v == NULL) {
 			snprintf(err, errlen, "%s needs a value", o);
 			return -EINVAL;

@@ -16,6 +16,11 @@
 # tail and ends the channel. The guest's accounting carries over (its
 # --state file): 0 lost, 0 duplicated, 0 reordered.
 #
+# MIG_MODE=abort aborts the move in the blackout, after A streamed to B:
+# the guest comes back on A and gets everything, in order; B drops its
+# copy. MIG_MODE=forge sends B forged tunnel packets during the move (a
+# wrong key, an unknown VNI) and replays authentic sequence numbers: none
+# reaches the guest, and B's counters show each kind.
 # MIG_MODE=baseline runs the same move with no udpmig command: what a stock
 # vhost-user switch does (the guest announces itself on B with a gratuitous
 # ARP, as a guest with GUEST_ANNOUNCE would); the test then asserts that
@@ -36,7 +41,9 @@ command -v ip >/dev/null || it_skip "iproute2 (ip) not installed"
 MODE=${1:-${MIG_MODE:-udpmig}}
 # A second argument: a tc netem spec for the tunnel (meson's migrate_netem).
 MIG_NETEM=${2:-${MIG_NETEM:-}}
-case $MODE in udpmig | baseline) ;; *) it_fatal "MIG_MODE must be udpmig or baseline, not '$MODE'" ;; esac
+case $MODE in udpmig | baseline | abort | forge) ;;
+*) it_fatal "MIG_MODE must be udpmig, baseline, abort or forge, not '$MODE'" ;;
+esac
 RATE=${MIG_RATE:-5000}
 N=${MIG_COUNT:-30000}
 BLACKOUT_MS=${MIG_BLACKOUT_MS:-300}
@@ -83,6 +90,16 @@ fi
 
 ctl() { "$CTL_BIN" -s "$IT_DIR/$1.ctl" "${@:2}"; }
 vmfield() { ctl "$1" vm-show vm1 | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$2"; }
+
+# it__retry SECONDS CMD...: CMD until it succeeds, every 100 ms.
+it__retry() {
+	local deadline=$(($(date +%s) + $1))
+	shift
+	until "$@" 2>/dev/null; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
 
 # switch HOST TUNNEL_IP
 switch() {
@@ -140,24 +157,50 @@ it_wait_file "$IT_DIR/send.ready" 30
 it_wait_report g1 "$IT_DIR/g1.json" received 1000 30 ||
 	it_fatal "the guest on A receives nothing"
 
-if [ "$MODE" = udpmig ]; then
+FORGE=${UDPMIG_SOURCE:-$(dirname "$0")/../..}/test/tools/udpmig-forge.py
+forge() { ip netns exec "${T}s" python3 "$FORGE" --to 10.78.0.12 "$@"; }
+
+if [ "$MODE" != baseline ]; then
 	check "B expects the VM" ctl b migrate-expect vm1 --from 10.78.0.11 --key "$KEY"
+	VNI=$(vmfield b "['tunnel']['vni']")
+	if [ "$MODE" = forge ]; then
+		check "forged: 50 DATA with a wrong key" forge --vni "$VNI" --count 50
+		check "forged: 50 DATA with the key, for an unknown VNI" \
+			forge --vni $(((VNI + 1) & 0xffffff)) --key "$KEY" --count 50
+	fi
 	check "A starts the migration to B" ctl a migrate-start vm1 --to 10.78.0.12 --key "$KEY"
 	check "A takes the VM offline" ctl a migrate-offline vm1
 fi
 it_stop g1 10
 check "A saw the guest detach" detached a
 sleep "$(awk -v ms="$BLACKOUT_MS" 'BEGIN { print ms / 1000 }')"
-if [ "$MODE" = udpmig ]; then
+case $MODE in
+udpmig | forge)
+	if [ "$MODE" = forge ]; then
+		wait_cum() { [ "$(vmfield b "['tunnel']['receiver']['cumulative']")" -ge 100 ]; }
+		check "B has received 100 packets from A" it__retry 20 wait_cum
+		check "replayed: 50 DATA with the key and sequence numbers B already has" \
+			forge --vni "$VNI" --key "$KEY" --seq 0 --count 50
+	fi
 	# No announcement from this guest: B's RARP for it must move the VM's
 	# MAC in B's switch and in the bridge.
 	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000 ${MIG_TIMELINE:+--timeline "$MIG_TIMELINE"}
 	check "A learns that the VM resumed on B, ends the tail" wait_state a IDLE 30
 	check "B delivered everything and is done" wait_state b IDLE 30
-else
+	;;
+abort)
+	wait_cum() { [ "$(vmfield b "['tunnel']['receiver']['cumulative']")" -ge 1 ]; }
+	check "A streamed to B before the abort" it__retry 20 wait_cum
+	check "A aborts: the VM stays" ctl a migrate-abort vm1
+	check "B drops its copy" wait_state b IDLE 10
+	check_gt "B counted what it dropped" "$(vmfield b "['tunnel']['dropped']")" 0
+	guest g2 a "$IT_DIR/g2.json" --quit-after-idle 3000
+	;;
+baseline)
 	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000 --garp 10.78.0.2 \
 		${MIG_TIMELINE:+--timeline "$MIG_TIMELINE"}
-fi
+	;;
+esac
 it_wait_exit send 120
 it_wait_exit g2 120
 
@@ -175,7 +218,14 @@ done
 echo "# A endpoint: $(ctl a status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])')"
 echo "# B endpoint: $(ctl b status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])')"
 check_eq "sender sent every packet" "$(it_json "$IT_DIR/send.json" sent)" "$N"
-if [ "$MODE" = udpmig ]; then
+if [ "$MODE" = forge ]; then
+	tb=$(ctl b status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"]["bad_tag"])')
+	tu=$(ctl b status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"]["unknown_channel"])')
+	check_ge "B counted the wrong-key packets (bad_tag)" "$tb" 50
+	check_ge "B counted the unknown-VNI packets (unknown_channel)" "$tu" 50
+	check_ge "B counted the replays (duplicates)" "$(vmfield b "['tunnel']['duplicates']")" 50
+fi
+if [ "$MODE" != baseline ]; then
 	check_eq "the guest got every packet" "$(it_json "$R" unique)" "$N"
 	check_eq "none lost" "$(it_json "$R" lost)" 0
 else

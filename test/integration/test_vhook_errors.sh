@@ -65,7 +65,15 @@ done <<'EOF'
 no-such-command|1|unknown command 'no-such-command'; try list-commands
 vm-show nobody|1|unknown VM 'nobody' \(known: vm1\)
 vm-show|1|'vm-show' takes 1 argument
-migrate-offline vm1 extra|1|'migrate-offline' takes 1 argument
+migrate-offline vm1 extra|1|migrate-offline: unknown option 'extra'; accepted: --to ADDR, --key HEX, --vni N
+migrate-start vm1 --to 10.0.0.1|1|migrate-start: --to needs --key \(64 hex digits, the same on both switches\)
+migrate-start vm1 --to nowhere --key 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff|1|migrate-start: --to nowhere: expected an IPv4 or IPv6 address
+migrate-start vm1 --to 10.0.0.1 --key 12|1|migrate-start: --key: expected 64 hex digits
+migrate-start vm1 --to 10.0.0.1 --key 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff --vni 0|1|migrate-start: --vni 0: expected 1..16777215
+migrate-start vm1 --key|1|migrate-start: --key needs a value
+migrate-expect vm1 --key 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff --vni 5 --vni 6|1|migrate-expect needs --from ADDR --key HEX
+migrate-expect vm1 --from 10.0.0.1 --key 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff|1|migrate-expect: VM vm1: cannot open the channel: .*not connected
+migrate-resumed vm1|1|migrate-resumed: VM vm1 is in state IDLE, where it does not apply
 migrate-abort vm1|1|migrate-abort: VM vm1 is in state IDLE, where it does not apply
 EOF
 check "udpmig-ctl with no command is a usage error (2)" sh -c "'$CTL_BIN' -s '$IT_DIR/ctl.sock'; test \$? -eq 2"
