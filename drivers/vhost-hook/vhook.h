@@ -143,6 +143,7 @@ struct vhook_args {
 	bool client;
 	uint16_t queues;
 	bool auto_detect;
+	uint32_t tail_quiet_ms; /* source: END after the tail was quiet this long */
 	char ctl[VHOOK_SOCK_PATH]; /* "" = default, "none" = no control socket */
 	char ctl_group[64];
 	struct udpmig_vm_conf vm;

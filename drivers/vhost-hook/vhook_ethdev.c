@@ -40,6 +40,7 @@ RTE_LOG_REGISTER(vhook_logtype, pmd.net.vhook, NOTICE);
 #define VHOOK_ARG_T2_FILE         "t2-file"
 #define VHOOK_ARG_POLICY          "policy"
 #define VHOOK_ARG_HOLD_TIMEOUT    "hold-timeout-ms"
+#define VHOOK_ARG_TAIL_QUIET      "tail-quiet-ms"
 #define VHOOK_ARG_AUTO_DETECT     "auto-detect"
 #define VHOOK_ARG_PRECOPY_TIMEOUT "precopy-timeout-ms"
 #define VHOOK_ARG_OFFLINE_TIMEOUT "offline-timeout-ms"
@@ -59,6 +60,7 @@ static const char *const valid_args[] = {
 	VHOOK_ARG_T2_FILE,
 	VHOOK_ARG_POLICY,
 	VHOOK_ARG_HOLD_TIMEOUT,
+	VHOOK_ARG_TAIL_QUIET,
 	VHOOK_ARG_AUTO_DETECT,
 	VHOOK_ARG_PRECOPY_TIMEOUT,
 	VHOOK_ARG_OFFLINE_TIMEOUT,
@@ -130,6 +132,12 @@ parse_one(struct vhook_args *a, const char *key, const char *v, char *err, size_
 			return -EINVAL;
 		}
 		a->timeouts.ns[st] = x * 1000000;
+	} else if (strcmp(key, VHOOK_ARG_TAIL_QUIET) == 0) {
+		if (parse_u64(v, 1, 60000, &x) < 0) {
+			snprintf(err, errlen, "%s=%s: expected milliseconds, 1..60000", key, v);
+			return -EINVAL;
+		}
+		a->tail_quiet_ms = (uint32_t)x;
 	} else if (strcmp(key, VHOOK_ARG_CTL) == 0) {
 		if (*v == '\0' || strlcpy(a->ctl, v, sizeof(a->ctl)) >= sizeof(a->ctl)) {
 			snprintf(err, errlen,
@@ -182,6 +190,7 @@ vhook_parse_args(
 	memset(a, 0, sizeof(*a));
 	a->queues = 1;
 	a->auto_detect = true;
+	a->tail_quiet_ms = 500;
 	udpmig_vm_conf_default(&a->vm);
 	udpmig_mig_timeouts_default(&a->timeouts);
 
@@ -574,6 +583,7 @@ RTE_PMD_REGISTER_PARAM_STRING(net_vhook,
 	"t2-file=<path> "
 	"policy=<drop-newest|drop-oldest> "
 	"hold-timeout-ms=<ms> "
+	"tail-quiet-ms=<ms> "
 	"auto-detect=<0|1> "
 	"precopy-timeout-ms=<ms> "
 	"offline-timeout-ms=<ms> "

@@ -754,8 +754,7 @@ src_poll(struct vhook_port *p, uint64_t now)
 			c->tail_seq = udpmig_buf_next_seq(p->buf);
 			c->tail_ns = now;
 		} else if (p->mig.state == UDPMIG_MIG_S_SRC_FORWARDING &&
-			now - c->tail_ns >=
-				(uint64_t)p->args.vm.hold_timeout_ms * 1000000ull / 10) {
+			now - c->tail_ns >= (uint64_t)p->args.tail_quiet_ms * 1000000ull) {
 			vhook_mig_event(p, UDPMIG_MIG_E_TAIL_QUIET, "tail quiet", NULL);
 		}
 	}
@@ -920,9 +919,11 @@ vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int 
 	for (i = first; i < argc; i += 2) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (strcmp(o, addr_opt) != 0 && strcmp(o, "--key") != 0 && strcmp(o, "--vni") != 0) {
-			snprintf(err, errlen, "unknown option '%s'; accepted: %s ADDR, --key HEX, --vni N",
-				o, addr_opt);
+		if (strcmp(o, addr_opt) != 0 && strcmp(o, "--key") != 0 &&
+			strcmp(o, "--vni") != 0) {
+			snprintf(err, errlen,
+				"unknown option '%s'; accepted: %s ADDR, --key HEX, --vni N", o,
+				addr_opt);
 			return -EINVAL;
 		}
 		if (v == NULL) {

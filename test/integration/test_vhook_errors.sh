@@ -34,6 +34,7 @@ iface=$S,t1-quota=0,t2-slots=0|t1-quota, t2-slots: both 0
 iface=$S,mac=01:00:5e:00:00:01|mac
 iface=$S,vm=bad/name|vm=bad/name: expected a name
 iface=$S,offline-timeout-ms=0|offline-timeout-ms=0: expected milliseconds
+iface=$S,tail-quiet-ms=0|tail-quiet-ms=0: expected milliseconds, 1..60000
 iface=$S,auto-detect=yes|auto-detect=yes: expected 0 or 1
 iface=$S,ctl|devarg 'ctl' has no value
 EOF
