@@ -610,8 +610,14 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 		tun.bad_tag++;
 		goto free;
 	}
-	/* An authentic packet from the peer: it tells us where it is. */
-	if (!c->mac_ok || !rte_is_same_ether_addr(&c->path.dst_mac, &tp.src_mac)) {
+	/*
+	 * An authentic packet from the peer's address tells us its MAC. Only
+	 * from that address: a replayed packet is authentic too, and one sent
+	 * from elsewhere once turned every later ack toward the replayer.
+	 */
+	if (tp.family == c->path.family &&
+		memcmp(tp.src_ip, c->path.dst_ip, tp.family == AF_INET ? 4 : 16) == 0 &&
+		(!c->mac_ok || !rte_is_same_ether_addr(&c->path.dst_mac, &tp.src_mac))) {
 		c->path.dst_mac = tp.src_mac;
 		c->mac_ok = true;
 	}

@@ -21,6 +21,9 @@
 # copy. MIG_MODE=forge sends B forged tunnel packets during the move (a
 # wrong key, an unknown VNI) and replays authentic sequence numbers: none
 # reaches the guest, and B's counters show each kind.
+# MIG_MODE=isolate: A has a second VM (vm2, 10.78.0.3) that stays; vm1
+# goes offline under a flood that overflows its (small) buffers: vm2 loses
+# nothing and is not reordered; what vm1 lost is exactly what A counted.
 # MIG_MODE=baseline runs the same move with no udpmig command: what a stock
 # vhost-user switch does (the guest announces itself on B with a gratuitous
 # ARP, as a guest with GUEST_ANNOUNCE would); the test then asserts that
@@ -41,8 +44,8 @@ command -v ip >/dev/null || it_skip "iproute2 (ip) not installed"
 MODE=${1:-${MIG_MODE:-udpmig}}
 # A second argument: a tc netem spec for the tunnel (meson's migrate_netem).
 MIG_NETEM=${2:-${MIG_NETEM:-}}
-case $MODE in udpmig | baseline | abort | forge) ;;
-*) it_fatal "MIG_MODE must be udpmig, baseline, abort or forge, not '$MODE'" ;;
+case $MODE in udpmig | baseline | abort | forge | isolate) ;;
+*) it_fatal "MIG_MODE must be udpmig, baseline, abort, forge or isolate, not '$MODE'" ;;
 esac
 RATE=${MIG_RATE:-5000}
 N=${MIG_COUNT:-30000}
@@ -108,8 +111,16 @@ switch() {
 	# Two buffers of a VM (held, and the tunnel's on a destination) and the
 	# channel's mbufs need more than the test tools' 512 MB.
 	IT_EAL=("${IT_EAL[@]/#512/1024}")
+	local extra=()
+	# isolate: vm1's buffers are small (its flood overflows them), and A
+	# has a second VM that stays.
+	if [ "$MODE" = isolate ] && [ "$h" = a ]; then
+		extra=(--vdev "net_vhook1,iface=$IT_DIR/a2.sock,vm=vm2,mac=02:00:00:00:00:03")
+		VM1_ARGS=",t1-quota=256,t2-slots=1024,t2-slot-size=256,offline-timeout-ms=60000"
+	fi
 	it_bg "sw$h" ip netns exec "${T}$h" "$SWITCH" "${IT_EAL[@]}" \
-		--vdev "net_vhook0,iface=$IT_DIR/$h.sock,vm=vm1,mac=$VM_MAC,ctl=$IT_DIR/$h.ctl" \
+		--vdev "net_vhook0,iface=$IT_DIR/$h.sock,vm=vm1,mac=$VM_MAC,ctl=$IT_DIR/$h.ctl${VM1_ARGS:-}" \
+		"${extra[@]}" \
 		--vdev "net_af_packet0,iface=${T}${h}0,qdisc_bypass=1,framecnt=8192" \
 		-- --uplink net_af_packet0 --tunnel-ip "$2"
 	it_wait_file "$IT_DIR/$h.ctl" 30 || it_fatal "switch $h did not start"
@@ -157,6 +168,43 @@ it_wait_file "$IT_DIR/send.ready" 30
 it_wait_report g1 "$IT_DIR/g1.json" received 1000 30 ||
 	it_fatal "the guest on A receives nothing"
 
+if [ "$MODE" = isolate ]; then
+	N2=$((N / 2))
+	ip -n "${T}s" neigh replace 10.78.0.3 lladdr 02:00:00:00:00:03 dev "${T}s0"
+	it_eal h1
+	it_bg h1 "$GUEST" "${IT_EAL[@]}" \
+		--vdev "$(it_virtio "$IT_DIR/a2.sock" "mac=02:00:00:00:00:03")" -- \
+		--report "$IT_DIR/h1.json" --ready "$IT_DIR/h1.ready" --expect "$N2" --garp 10.78.0.3
+	it_wait_file "$IT_DIR/h1.ready" 60 || it_fatal "vm2's guest did not come up"
+	it_bg send2 ip netns exec "${T}s" "$SEND" --kernel -- --rate 2000 --count "$N2" \
+		--src-ip 10.78.0.1 --dst-ip 10.78.0.3 --report "$IT_DIR/send2.json"
+	check "vm1 goes offline (local)" ctl a migrate-offline vm1
+	it_stop g1 10
+	check "A saw vm1's guest detach" detached a
+	it_wait_exit send 120
+	it_wait_exit send2 120
+	dropped=$(ctl a vm-show vm1 | python3 -c 'import json,sys
+c = json.load(sys.stdin)["counters"]
+print(c["udpmig_buf_drop_newest_packets"] + c["udpmig_buf_drop_oldest_packets"] + c["udpmig_tx_missed_packets"])')
+	check_gt "vm1's buffers overflowed" "$dropped" 0
+	check "vm1 comes back" ctl a migrate-abort vm1
+	guest g2 a "$IT_DIR/g2.json" --quit-after-idle 2000
+	it_wait_exit g2 120
+	it_stop h1 10
+	H=$IT_DIR/h1.json
+	echo "# vm2: $(python3 -c "import json; d=json.load(open('$H')); print({k: d.get(k) for k in ('received', 'lost', 'duplicated', 'reordered', 'max_gap_ms')})")"
+	echo "# vm1: $(python3 -c "import json; d=json.load(open('$IT_DIR/g2.json')); print({k: d.get(k) for k in ('received', 'lost', 'duplicated', 'reordered')})"), dropped $dropped"
+	check_eq "vm2 got every packet" "$(it_json "$H" unique)" "$N2"
+	check_eq "vm2: none reordered" "$(it_json "$H" reordered)" 0
+	check_eq "vm2: none duplicated" "$(it_json "$H" duplicated)" 0
+	# A's count also has the broadcasts (ARP, the other guest's announcement)
+	# it dropped for vm1: every lost packet is counted, not the reverse.
+	check_le "vm1: every packet it lost was counted by A" "$(it_json "$IT_DIR/g2.json" lost)" "$dropped"
+	check_gt "vm1 lost packets (the overflow was real)" "$(it_json "$IT_DIR/g2.json" lost)" 0
+	check_eq "vm1: none reordered" "$(it_json "$IT_DIR/g2.json" reordered)" 0
+	it_done
+fi
+
 FORGE=${UDPMIG_SOURCE:-$(dirname "$0")/../..}/test/tools/udpmig-forge.py
 forge() { ip netns exec "${T}s" python3 "$FORGE" --to 10.78.0.12 "$@"; }
 
@@ -185,8 +233,10 @@ udpmig | forge)
 	# No announcement from this guest: B's RARP for it must move the VM's
 	# MAC in B's switch and in the bridge.
 	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000 ${MIG_TIMELINE:+--timeline "$MIG_TIMELINE"}
-	check "A learns that the VM resumed on B, ends the tail" wait_state a IDLE 30
+	check "A ends the tail and the channel" wait_state a IDLE 30
 	check "B delivered everything and is done" wait_state b IDLE 30
+	check_gt "A learnt from B's acks that the VM resumed there" \
+		"$(vmfield a "['tunnel']['acks_resumed']")" 0
 	;;
 abort)
 	wait_cum() { [ "$(vmfield b "['tunnel']['receiver']['cumulative']")" -ge 1 ]; }
