@@ -108,6 +108,8 @@ it__retry() {
 switch() {
 	local h=$1
 	it_eal "sw$h" '0@(0,1),1@(0,1)'
+	# Device up/down and vhost-user set-up in the log: what a failure needs.
+	IT_EAL+=('--log-level=pmd.net.vhook:info' '--log-level=lib.vhost.config:info')
 	# Two buffers of a VM (held, and the tunnel's on a destination) and the
 	# channel's mbufs need more than the test tools' 512 MB.
 	IT_EAL=("${IT_EAL[@]/#512/1024}")
@@ -233,6 +235,8 @@ udpmig | forge)
 	# No announcement from this guest: B's RARP for it must move the VM's
 	# MAC in B's switch and in the bridge.
 	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000 ${MIG_TIMELINE:+--timeline "$MIG_TIMELINE"}
+	attached_b() { [ "$(vmfield b "['port']['attached']")" = True ]; }
+	check "B sees the guest's vhost device come up" it__retry 30 attached_b
 	check "A ends the tail and the channel" wait_state a IDLE 30
 	check "B delivered everything and is done" wait_state b IDLE 30
 	check_gt "A learnt from B's acks that the VM resumed there" \
