@@ -185,6 +185,7 @@ vhook_parse_args(
 	struct rte_kvargs *kv;
 	char acc[512];
 	unsigned int i, j;
+	uint64_t need;
 	int ret = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -244,6 +245,14 @@ vhook_parse_args(
 			(h >> 8) & 0xff, h & 0xff);
 		udpmig_vm_conf_set(&a->vm, "mac", mac, NULL, 0);
 	}
+	/*
+	 * A destination waits at least as long as its source may take (precopy
+	 * plus offline); no devarg sets that wait, so it follows the two that do
+	 * instead of failing the probe with a name the user never gave.
+	 */
+	need = a->timeouts.ns[UDPMIG_MIG_S_SRC_PRECOPY] + a->timeouts.ns[UDPMIG_MIG_S_SRC_OFFLINE];
+	if (a->timeouts.ns[UDPMIG_MIG_S_DST_EXPECTING] < need && need <= UDPMIG_MIG_TIMEOUT_MAX_NS)
+		a->timeouts.ns[UDPMIG_MIG_S_DST_EXPECTING] = need;
 	ret = udpmig_vm_conf_validate(&a->vm, err, errlen);
 	if (ret == 0)
 		ret = udpmig_mig_timeouts_validate(&a->timeouts, err, errlen);
