@@ -135,7 +135,16 @@ inject_step(struct vhook_port *p)
 
 	if (!p->inject || !__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE) || p->txq[0] == NULL)
 		return false;
-	if (__atomic_load_n(&p->mode, __ATOMIC_RELAXED) != VHOOK_DRAIN) {
+	/*
+	 * While packets that come before the VM's own buffer are being
+	 * injected (the tunnel's, or the channel's after an abort), every tx
+	 * queue keeps intercepting: in DRAIN a queue that had held nothing yet
+	 * (mark 0) would go direct at once, ahead of them. That reordered a
+	 * migration in CI whenever live packets reached the destination only
+	 * after the resume. The VM's own buffer is handed back after them.
+	 */
+	if (__atomic_load_n(&p->mode, __ATOMIC_RELAXED) != VHOOK_DRAIN && p->chan.back == NULL &&
+		p->chan.tbuf == NULL) {
 		/* No queue goes direct before the first round sets done_seq. */
 		__atomic_store_n(&p->done_seq, 0, __ATOMIC_SEQ_CST);
 		vhook_set_mode(p, VHOOK_DRAIN);
