@@ -118,10 +118,6 @@ tunnel_init(void)
 		return ret;
 	}
 	ret = rte_pmd_vhook_tun_set_endpoint(&ep);
-	if (ret == -ENOTSUP) {
-		SW_LOG(NOTICE, "tunnel not available in this build: switching only");
-		return 0;
-	}
 	if (ret != 0) {
 		SW_LOG(ERR, "tunnel endpoint: %s", rte_strerror(-ret));
 		return ret;
