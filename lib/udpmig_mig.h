@@ -150,7 +150,9 @@ extern "C" {
  * - STREAM: source, send the buffer to the peer over the channel, in
  *   sequence, and whatever is intercepted later, until SEND_END or
  *   SEND_ABORT. Keep every packet sent until the VM has resumed on the
- *   peer (an ABORT delivers them here), then until acked.
+ *   peer (an ABORT delivers them here), then until acked. A channel
+ *   opened with --store-and-forward ignores STREAM while the VM is
+ *   offline and starts on the one that comes with RESUMED_REMOTE.
  * - SEND_ABORT: tell the peer to drop its copy and forget the VM (if the
  *   channel is up; otherwise nothing to do).
  * - DROP: drop every packet held for the VM (buffered, tunnel and live),

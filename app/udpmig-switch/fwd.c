@@ -198,14 +198,15 @@ forward(struct sw_worker *w, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
 }
 
 /*
- * Uplink: hand the tunnel's packets to the driver, in one batch. Returns
- * how many packets are left in @pkts for switching (order kept).
+ * The tunnel's port: hand the tunnel's packets to the driver, in one batch.
+ * Returns how many packets are left in @pkts for switching (order kept):
+ * none on a --tunnel-dev port, where the rest is dropped and counted.
  */
 static uint16_t
 tun_input(struct sw_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct rte_mbuf *tun[SW_BURST_MAX];
-	struct sw_stats *st = &w->stats[0];
+	struct sw_stats *st = &w->stats[sw.tun_idx];
 	uint16_t nt = 0, nl = 0, took, i;
 
 	for (i = 0; i < n; i++) {
@@ -213,6 +214,12 @@ tun_input(struct sw_worker *w, struct rte_mbuf **pkts, uint16_t n)
 			tun[nt++] = pkts[i];
 		else
 			pkts[nl++] = pkts[i];
+	}
+	if (nl > 0 && sw.tun_idx != 0) {
+		/* A --tunnel-dev port carries the tunnel only. */
+		rte_pktmbuf_free_bulk(pkts, nl);
+		st->filtered += nl;
+		nl = 0;
 	}
 	if (nt == 0)
 		return nl;
@@ -225,18 +232,18 @@ tun_input(struct sw_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	return nl;
 }
 
-/* Uplink: send what the driver wants on the wire. */
+/* The tunnel's port: send what the driver wants on the wire. */
 static void
 tun_output(struct sw_worker *w)
 {
 	struct rte_mbuf *pkts[SW_BURST_MAX];
-	struct sw_stats *st = &w->stats[0];
+	struct sw_stats *st = &w->stats[sw.tun_idx];
 	uint16_t n, sent;
 
 	n = rte_pmd_vhook_tun_output(pkts, SW_BURST_MAX);
 	if (n == 0)
 		return;
-	sent = rte_eth_tx_burst(sw.ports[0].port_id, 0, pkts, n);
+	sent = rte_eth_tx_burst(sw.ports[sw.tun_idx].port_id, 0, pkts, n);
 	st->tx += sent;
 	st->tun_tx += sent;
 	if (unlikely(sent < n)) {
@@ -251,7 +258,7 @@ sw_worker_main(void *arg)
 	struct sw_worker *w = arg;
 	struct rte_mbuf *pkts[SW_BURST_MAX];
 	const uint16_t burst = sw.opts.burst;
-	const bool tunnel = w->uplink && sw.tunnel;
+	const bool tunnel = w->tunnel && sw.tunnel;
 	uint16_t i, idx, n;
 
 	if (w->nb_ports == 0) {
@@ -270,8 +277,11 @@ sw_worker_main(void *arg)
 			if (n == 0)
 				continue;
 			w->stats[idx].rx += n;
-			if (tunnel && idx == 0)
+			if (tunnel && idx == sw.tun_idx) {
 				n = tun_input(w, pkts, n);
+				if (n == 0)
+					continue;
+			}
 			forward(w, idx, pkts, n);
 		}
 		if (unlikely(w->nb_moved > 0)) {

@@ -19,6 +19,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_pause.h>
 #include <rte_pdump.h>
 
 #include <rte_pmd_vhook.h>
@@ -88,17 +89,63 @@ workers_init(char *err, size_t errlen)
 			"'0@(0,1),1@(0,1)' (the main one controls, the others forward)");
 		return -EINVAL;
 	}
+	if (sw.opts.mig_lcore_set) {
+		if (sw.opts.mig_lcore == rte_get_main_lcore() ||
+			!rte_lcore_is_enabled(sw.opts.mig_lcore)) {
+			snprintf(err, errlen,
+				"--migration-lcore %u: not a worker lcore of EAL's --lcores",
+				sw.opts.mig_lcore);
+			return -EINVAL;
+		}
+		if (rte_lcore_count() < 3) {
+			snprintf(err, errlen,
+				"--migration-lcore needs three lcores: the main one, a forwarding "
+				"one and the migration one, e.g. --lcores '0@(0,1),1@(0,1),2@(0,1)'");
+			return -EINVAL;
+		}
+	}
 	sw.nb_workers = 0;
 	RTE_LCORE_FOREACH_WORKER (lcore) {
 		struct sw_worker *w = &sw.workers[sw.nb_workers];
 
+		if (sw.opts.mig_lcore_set && lcore == sw.opts.mig_lcore)
+			continue;
 		w->idx = sw.nb_workers++;
 		w->lcore_id = lcore;
 	}
 	return 0;
 }
 
-/* --tunnel-ip: give the driver the tunnel's local end (the uplink's MAC). */
+/*
+ * --migration-lcore: the driver's migration work, polled. When idle it
+ * backs off (MIG_IDLE_SLEEP_NS after MIG_IDLE_SPINS idle rounds): on a
+ * host with few cores a spinning lcore would take the forwarding lcores'
+ * time, and a migration is idle most of its life.
+ */
+#define MIG_IDLE_SPINS    1024
+#define MIG_IDLE_SLEEP_NS 50000L
+
+static void sleep_ns(long ns);
+
+static int
+migration_main(void *arg __rte_unused)
+{
+	unsigned int idle = 0;
+
+	SW_LOG(NOTICE, "lcore %u: migration work", rte_lcore_id());
+	while (!__atomic_load_n(&sw.force_quit, __ATOMIC_RELAXED)) {
+		if (rte_pmd_vhook_migration_poll()) {
+			idle = 0;
+		} else if (++idle >= MIG_IDLE_SPINS) {
+			sleep_ns(MIG_IDLE_SLEEP_NS);
+		} else {
+			rte_pause();
+		}
+	}
+	return 0;
+}
+
+/* --tunnel-ip: give the driver the tunnel's local end (its port's MAC). */
 static int
 tunnel_init(void)
 {
@@ -112,9 +159,10 @@ tunnel_init(void)
 	ep.family = sw.opts.tun_family;
 	memcpy(ep.addr, sw.opts.tun_addr, sizeof(ep.addr));
 	ep.udp_port = sw.opts.tun_port;
-	ret = rte_eth_macaddr_get(sw.ports[0].port_id, &ep.mac);
+	ret = rte_eth_macaddr_get(sw.ports[sw.tun_idx].port_id, &ep.mac);
 	if (ret != 0) {
-		SW_LOG(ERR, "%s: no MAC address: %s", sw.ports[0].name, rte_strerror(-ret));
+		SW_LOG(ERR, "%s: no MAC address: %s", sw.ports[sw.tun_idx].name,
+			rte_strerror(-ret));
 		return ret;
 	}
 	ret = rte_pmd_vhook_tun_set_endpoint(&ep);
@@ -123,7 +171,8 @@ tunnel_init(void)
 		return ret;
 	}
 	sw.tunnel = true;
-	SW_LOG(NOTICE, "tunnel endpoint set, UDP port %u", sw.opts.tun_port);
+	SW_LOG(NOTICE, "tunnel endpoint set on %s, UDP port %u", sw.ports[sw.tun_idx].name,
+		sw.opts.tun_port);
 	return 0;
 }
 
@@ -158,6 +207,58 @@ control_loop(void)
 	}
 }
 
+/*
+ * --ctl PATH: append ",ctl=PATH" to every net_vhook vdev (--vdev X or
+ * --vdev=X among the EAL arguments) that names no ctl itself; one naming
+ * another path is a usage error. The new strings live until exit (EAL
+ * keeps pointers into its argv).
+ */
+static int
+ctl_to_vdevs(int eal_argc, char **argv, const char *path, char *err, size_t errlen)
+{
+	static const char key[] = ",ctl=";
+	int i;
+
+	if (path[0] == '\0')
+		return 0;
+	for (i = 1; i < eal_argc; i++) {
+		char **slot, *v, *nv;
+		const char *c;
+		size_t pre = 0;
+
+		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < eal_argc) {
+			slot = &argv[++i];
+		} else if (strncmp(argv[i], "--vdev=", 7) == 0) {
+			slot = &argv[i];
+			pre = 7;
+		} else {
+			continue;
+		}
+		v = *slot + pre;
+		if (strncmp(v, SW_DRIVER_VM, strlen(SW_DRIVER_VM)) != 0)
+			continue;
+		c = strstr(v, key);
+		if (c != NULL) {
+			size_t n = strcspn(c + strlen(key), ",");
+
+			if (n != strlen(path) || strncmp(c + strlen(key), path, n) != 0) {
+				snprintf(err, errlen, "--ctl %s: vdev '%s' names another ctl", path,
+					v);
+				return -EINVAL;
+			}
+			continue;
+		}
+		nv = malloc(strlen(*slot) + strlen(key) + strlen(path) + 1);
+		if (nv == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		sprintf(nv, "%s%s%s", *slot, key, path);
+		*slot = nv;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -182,6 +283,10 @@ main(int argc, char **argv)
 	free(sw_argv);
 	if (ret != 0)
 		return ret > 0 ? SW_EXIT_OK : SW_EXIT_USAGE;
+	if (ctl_to_vdevs(eal_argc, argv, sw.opts.ctl, err, sizeof(err)) != 0) {
+		fprintf(stderr, SW_PROG ": %s; see --help\n", err);
+		return SW_EXIT_USAGE;
+	}
 
 	ret = rte_eal_init(eal_argc, argv);
 	if (ret < 0) {
@@ -226,11 +331,23 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	if (i == sw.nb_workers) {
+	if (i == sw.nb_workers && sw.opts.mig_lcore_set) {
+		rte_pmd_vhook_migration_external(true);
+		ret = rte_eal_remote_launch(migration_main, NULL, sw.opts.mig_lcore);
+		if (ret != 0) {
+			SW_LOG(ERR, "lcore %u: launch: %s", sw.opts.mig_lcore, rte_strerror(-ret));
+			rte_pmd_vhook_migration_external(false);
+			__atomic_store_n(&sw.force_quit, true, __ATOMIC_RELAXED);
+		}
+	}
+	if (!__atomic_load_n(&sw.force_quit, __ATOMIC_RELAXED) && i == sw.nb_workers) {
 		control_loop();
 		status = SW_EXIT_OK;
 	}
 	rte_eal_mp_wait_lcore();
+	/* Ports close after this: their held packets are handled by the driver. */
+	if (sw.opts.mig_lcore_set)
+		rte_pmd_vhook_migration_external(false);
 	sw_ports_flush();
 	sw_stats_log_final();
 out:

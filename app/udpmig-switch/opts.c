@@ -27,10 +27,13 @@
 enum {
 	O_UPLINK = 256,
 	O_TUNNEL_IP,
+	O_TUNNEL_DEV,
 	O_TUNNEL_PORT,
 	O_MAC_AGING,
 	O_BURST,
 	O_STATS_INTERVAL,
+	O_CTL,
+	O_MIG_LCORE,
 	O_HELP,
 };
 
@@ -38,9 +41,12 @@ static const struct option long_opts[] = {
 	{ "uplink", required_argument, NULL, O_UPLINK },
 	{ "tunnel-ip", required_argument, NULL, O_TUNNEL_IP },
 	{ "tunnel-port", required_argument, NULL, O_TUNNEL_PORT },
+	{ "tunnel-dev", required_argument, NULL, O_TUNNEL_DEV },
 	{ "mac-aging", required_argument, NULL, O_MAC_AGING },
 	{ "burst", required_argument, NULL, O_BURST },
 	{ "stats-interval", required_argument, NULL, O_STATS_INTERVAL },
+	{ "ctl", required_argument, NULL, O_CTL },
+	{ "migration-lcore", required_argument, NULL, O_MIG_LCORE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -59,11 +65,22 @@ sw_opts_usage(FILE *f)
 		"  --tunnel-ip ADDR       local migration tunnel address, IPv4 or IPv6\n"
 		"                         (default: none, no tunnel)\n"
 		"  --tunnel-port N        tunnel UDP port, with --tunnel-ip (default %u)\n"
+		"  --tunnel-dev NAME      ethdev that carries the tunnel instead of the uplink,\n"
+		"                         with --tunnel-ip; it is not switched: what arrives\n"
+		"                         on it that is not tunnel traffic is dropped and\n"
+		"                         counted (default: the uplink carries the tunnel)\n"
 		"  --mac-aging SEC        forget a MAC not seen for SEC seconds, 0..%u\n"
 		"                         (default %u; 0: never)\n"
 		"  --burst N              rx burst size, 1..%u (default %u)\n"
 		"  --stats-interval SEC   print a one-line per-port summary on stdout every\n"
 		"                         SEC seconds, 0..%u (default 0: never)\n"
+		"  --ctl PATH             the control socket (udpmig-ctl -s PATH): added as\n"
+		"                         ctl=PATH to every net_vhook vdev that has no ctl=\n"
+		"                         (default: the driver's, /run/udpmig/<file-prefix>.ctl)\n"
+		"  --migration-lcore ID   run the migration work (tunnel, acks, retransmission,\n"
+		"                         injection, timeouts) on this EAL worker lcore, which\n"
+		"                         then forwards nothing (default: the driver's control\n"
+		"                         thread)\n"
 		"  --help                 this text\n"
 		"EAL: at least two lcores, the main one (control) and workers (forwarding),\n"
 		"e.g. --lcores '0@(0,1),1@(0,1)'.\n"
@@ -144,6 +161,12 @@ sw_opts_parse(int argc, char **argv, struct sw_opts *o)
 					"--tunnel-ip: '%s' is not an IPv4 or IPv6 address", optarg);
 			o->tunnel = true;
 			break;
+		case O_TUNNEL_DEV:
+			if (optarg[0] == '\0' || strlen(optarg) >= sizeof(o->tunnel_dev))
+				return usage_error(
+					"--tunnel-dev: '%s' is not an ethdev name", optarg);
+			rte_strscpy(o->tunnel_dev, optarg, sizeof(o->tunnel_dev));
+			break;
 		case O_TUNNEL_PORT:
 			if (parse_u32("--tunnel-port", optarg, 1, UINT16_MAX, &v) != 0)
 				return -EINVAL;
@@ -164,6 +187,21 @@ sw_opts_parse(int argc, char **argv, struct sw_opts *o)
 				    &o->stats_interval) != 0)
 				return -EINVAL;
 			break;
+		case O_CTL:
+			if (optarg[0] == '\0' || strlen(optarg) >= sizeof(o->ctl) ||
+				strchr(optarg, ',') != NULL)
+				return usage_error(
+					"--ctl: '%s' is not a socket path of 1..%zu bytes "
+					"without ','",
+					optarg, sizeof(o->ctl) - 1);
+			rte_strscpy(o->ctl, optarg, sizeof(o->ctl));
+			break;
+		case O_MIG_LCORE:
+			if (parse_u32("--migration-lcore", optarg, 1, RTE_MAX_LCORE - 1,
+				    &o->mig_lcore) != 0)
+				return -EINVAL;
+			o->mig_lcore_set = true;
+			break;
 		case O_HELP:
 			sw_opts_usage(stdout);
 			return 1;
@@ -179,5 +217,10 @@ sw_opts_parse(int argc, char **argv, struct sw_opts *o)
 		return usage_error("--uplink NAME is required (switch options go after --)");
 	if (o->tun_port_set && !o->tunnel)
 		return usage_error("--tunnel-port needs --tunnel-ip");
+	if (o->tunnel_dev[0] != '\0' && !o->tunnel)
+		return usage_error("--tunnel-dev needs --tunnel-ip");
+	if (o->tunnel_dev[0] != '\0' && strcmp(o->tunnel_dev, o->uplink) == 0)
+		return usage_error("--tunnel-dev %s is the uplink; leave it out to use the uplink",
+			o->tunnel_dev);
 	return 0;
 }

@@ -51,15 +51,16 @@ port_add(uint16_t pid, enum sw_role role)
 }
 
 /*
- * Sort the ethdevs into the uplink (index 0) and VM ports. A
- * configuration error fills @err (one line) and returns -EINVAL.
+ * Sort the ethdevs into the uplink (index 0), the VM ports, and the
+ * --tunnel-dev port after them (index nb_ports, outside the switched
+ * range). A configuration error fills @err (one line) and returns -EINVAL.
  */
 int
 sw_ports_probe(char *err, size_t errlen)
 {
 	struct rte_eth_dev_info info;
 	char names[512];
-	uint16_t up, pid;
+	uint16_t up, tun = RTE_MAX_ETHPORTS, pid;
 
 	sw.nb_ports = 0;
 	if (rte_eth_dev_get_port_by_name(sw.opts.uplink, &up) != 0) {
@@ -68,9 +69,16 @@ sw_ports_probe(char *err, size_t errlen)
 			names);
 		return -EINVAL;
 	}
+	if (sw.opts.tunnel_dev[0] != '\0' &&
+		rte_eth_dev_get_port_by_name(sw.opts.tunnel_dev, &tun) != 0) {
+		port_names(names, sizeof(names));
+		snprintf(err, errlen, "--tunnel-dev %s: no such ethdev (ethdevs: %s)",
+			sw.opts.tunnel_dev, names);
+		return -EINVAL;
+	}
 	port_add(up, SW_ROLE_UPLINK);
 	RTE_ETH_FOREACH_DEV (pid) {
-		if (pid == up)
+		if (pid == up || pid == tun)
 			continue;
 		if (rte_eth_dev_info_get(pid, &info) != 0 || info.driver_name == NULL ||
 			strcmp(info.driver_name, SW_DRIVER_VM) != 0) {
@@ -78,8 +86,9 @@ sw_ports_probe(char *err, size_t errlen)
 
 			rte_eth_dev_get_name_by_port(pid, name);
 			snprintf(err, errlen,
-				"ethdev %s (driver %s) is neither the uplink nor a " SW_DRIVER_VM
-				" port; the switch takes one uplink and net_vhook VM ports only",
+				"ethdev %s (driver %s) is neither the uplink, the tunnel device nor a " SW_DRIVER_VM
+				" port; the switch takes one uplink and net_vhook VM "
+				"ports only",
 				name, info.driver_name != NULL ? info.driver_name : "?");
 			return -EINVAL;
 		}
@@ -89,6 +98,14 @@ sw_ports_probe(char *err, size_t errlen)
 		snprintf(err, errlen,
 			"no VM port: give at least one EAL --vdev " SW_DRIVER_VM "N,iface=SOCKET");
 		return -EINVAL;
+	}
+	sw.nb_all = sw.nb_ports;
+	sw.tun_idx = 0;
+	if (tun != RTE_MAX_ETHPORTS) {
+		/* Appended after the switched ports: flooding and the MAC table never see it. */
+		port_add(tun, SW_ROLE_TUNNEL);
+		sw.nb_all = sw.nb_ports--;
+		sw.tun_idx = sw.nb_ports;
 	}
 	return 0;
 }
@@ -102,7 +119,7 @@ pools_create(void)
 	 * rx mbufs: the descriptors and rings of every port, what the workers
 	 * hold in a burst, and what net_vhook may keep for a migrating VM.
 	 */
-	n = sw.nb_ports * (SW_RXD + SW_TXD + SW_RING_SIZE + SW_T1_QUOTA) +
+	n = sw.nb_all * (SW_RXD + SW_TXD + SW_RING_SIZE + SW_T1_QUOTA) +
 		sw.nb_workers * 2 * SW_BURST_MAX + 4096;
 	sw.pool = rte_pktmbuf_pool_create(
 		"sw_pool", n, SW_POOL_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)socket);
@@ -111,7 +128,7 @@ pools_create(void)
 		return -rte_errno;
 	}
 	/* Clones carry no data: a header each. */
-	nc = sw.nb_ports * (SW_TXD + SW_RING_SIZE) + 4096;
+	nc = sw.nb_all * (SW_TXD + SW_RING_SIZE) + 4096;
 	sw.clone_pool = rte_pktmbuf_pool_create("sw_clone", nc, SW_POOL_CACHE, 0, 0, (int)socket);
 	if (sw.clone_pool == NULL) {
 		SW_LOG(ERR, "clone pool of %u: %s", nc, rte_strerror(rte_errno));
@@ -182,20 +199,19 @@ sw_ports_setup(void)
 	ret = pools_create();
 	if (ret != 0)
 		return ret;
-	for (i = 0; i < sw.nb_ports; i++) {
+	for (i = 0; i < sw.nb_all; i++) {
 		sw.ports[i].owner = i % sw.nb_workers;
 		w = &sw.workers[sw.ports[i].owner];
 		w->ports[w->nb_ports++] = i;
-		if (i == 0)
-			w->uplink = true;
+		if (i == sw.tun_idx)
+			w->tunnel = true;
 	}
-	for (i = 0; i < sw.nb_ports; i++) {
+	for (i = 0; i < sw.nb_all; i++) {
 		ret = port_setup(i);
 		if (ret != 0)
 			return ret;
 		SW_LOG(NOTICE, "port %u %s (%s): lcore %u", sw.ports[i].port_id, sw.ports[i].name,
-			sw.ports[i].role == SW_ROLE_UPLINK ? "uplink" : "vm",
-			sw.workers[sw.ports[i].owner].lcore_id);
+			sw_role_name(sw.ports[i].role), sw.workers[sw.ports[i].owner].lcore_id);
 	}
 	return 0;
 }
@@ -212,7 +228,7 @@ sw_ports_flush(void)
 	unsigned int n;
 	uint16_t i;
 
-	for (i = 0; i < sw.nb_ports; i++) {
+	for (i = 0; i < sw.nb_all; i++) {
 		if (sw.ports[i].txr == NULL)
 			continue;
 		while ((n = rte_ring_sc_dequeue_burst(
@@ -242,7 +258,7 @@ sw_ports_close(void)
 			SW_LOG(WARNING, "port %u: close: %s", pid, rte_strerror(-ret));
 	}
 	sw_ports_flush();
-	for (i = 0; i < sw.nb_ports; i++) {
+	for (i = 0; i < sw.nb_all; i++) {
 		rte_ring_free(sw.ports[i].txr);
 		sw.ports[i].txr = NULL;
 	}

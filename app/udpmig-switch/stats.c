@@ -39,14 +39,16 @@ sw_stats_drops(const struct sw_stats *s)
 	return s->tx_drop + s->no_mbuf + s->filtered + s->tun_rx_drop;
 }
 
-static const char *
-role_name(enum sw_role r)
+const char *
+sw_role_name(enum sw_role r)
 {
 	switch (r) {
 	case SW_ROLE_UPLINK:
 		return "uplink";
 	case SW_ROLE_VM:
 		return "vm";
+	case SW_ROLE_TUNNEL:
+		return "tunnel";
 	}
 	return "?";
 }
@@ -60,15 +62,16 @@ stats_line(char *buf, size_t len)
 	uint16_t i;
 
 	buf[0] = '\0';
-	for (i = 0; i < sw.nb_ports && off < len; i++) {
+	for (i = 0; i < sw.nb_all && off < len; i++) {
 		sw_stats_port(i, &s);
 		off += snprintf(buf + off, len - off,
 			"%s%s %s rx=%" PRIu64 " tx=%" PRIu64 " drops=%" PRIu64 " tx_drop=%" PRIu64
 			" flood=%" PRIu64 " unknown=%" PRIu64 " no_mbuf=%" PRIu64
 			" filtered=%" PRIu64,
-			i ? " | " : "", sw.ports[i].name, role_name(sw.ports[i].role), s.rx, s.tx,
-			sw_stats_drops(&s), s.tx_drop, s.flood, s.unknown, s.no_mbuf, s.filtered);
-		if (sw.ports[i].role == SW_ROLE_UPLINK && sw.tunnel && off < len)
+			i ? " | " : "", sw.ports[i].name, sw_role_name(sw.ports[i].role), s.rx,
+			s.tx, sw_stats_drops(&s), s.tx_drop, s.flood, s.unknown, s.no_mbuf,
+			s.filtered);
+		if (i == sw.tun_idx && sw.tunnel && off < len)
 			off += snprintf(buf + off, len - off,
 				" tun_rx=%" PRIu64 " tun_rx_drop=%" PRIu64 " tun_tx=%" PRIu64,
 				s.tun_rx, s.tun_rx_drop, s.tun_tx);
@@ -119,14 +122,14 @@ tel_ports(const char *cmd __rte_unused, const char *params __rte_unused, struct 
 	uint16_t i;
 
 	rte_tel_data_start_dict(d);
-	for (i = 0; i < sw.nb_ports; i++) {
+	for (i = 0; i < sw.nb_all; i++) {
 		pd = rte_tel_data_alloc();
 		if (pd == NULL)
 			return -ENOMEM;
 		sw_stats_port(i, &s);
 		rte_tel_data_start_dict(pd);
 		rte_tel_data_add_dict_string(pd, "name", sw.ports[i].name);
-		rte_tel_data_add_dict_string(pd, "role", role_name(sw.ports[i].role));
+		rte_tel_data_add_dict_string(pd, "role", sw_role_name(sw.ports[i].role));
 		rte_tel_data_add_dict_u64(pd, "port_id", sw.ports[i].port_id);
 		rte_tel_data_add_dict_u64(pd, "rx", s.rx);
 		rte_tel_data_add_dict_u64(pd, "tx", s.tx);
@@ -136,7 +139,7 @@ tel_ports(const char *cmd __rte_unused, const char *params __rte_unused, struct 
 		rte_tel_data_add_dict_u64(pd, "unknown", s.unknown);
 		rte_tel_data_add_dict_u64(pd, "no_mbuf", s.no_mbuf);
 		rte_tel_data_add_dict_u64(pd, "filtered", s.filtered);
-		if (sw.ports[i].role == SW_ROLE_UPLINK) {
+		if (i == sw.tun_idx && sw.tunnel) {
 			rte_tel_data_add_dict_u64(pd, "tun_rx", s.tun_rx);
 			rte_tel_data_add_dict_u64(pd, "tun_rx_drop", s.tun_rx_drop);
 			rte_tel_data_add_dict_u64(pd, "tun_tx", s.tun_tx);

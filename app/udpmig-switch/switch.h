@@ -48,6 +48,7 @@ extern int sw_logtype;
 /** Command-line options (opts.c); defaults in sw_opts_default(). */
 struct sw_opts {
 	char uplink[RTE_ETH_NAME_MAX_LEN]; /**< --uplink: ethdev name */
+	char tunnel_dev[RTE_ETH_NAME_MAX_LEN]; /**< --tunnel-dev: ethdev name, or "" */
 	bool tunnel; /**< --tunnel-ip given */
 	int tun_family; /**< AF_INET or AF_INET6 */
 	uint8_t tun_addr[16]; /**< --tunnel-ip, network order */
@@ -56,11 +57,15 @@ struct sw_opts {
 	uint32_t mac_aging; /**< --mac-aging seconds, 0: never */
 	uint16_t burst; /**< --burst */
 	uint32_t stats_interval; /**< --stats-interval seconds, 0: never */
+	char ctl[108]; /**< --ctl: control socket path for the VM ports, or "" */
+	bool mig_lcore_set; /**< --migration-lcore given */
+	uint32_t mig_lcore; /**< --migration-lcore: EAL lcore for the migration work */
 };
 
 enum sw_role {
 	SW_ROLE_UPLINK,
 	SW_ROLE_VM,
+	SW_ROLE_TUNNEL, /**< --tunnel-dev: carries the tunnel only, never switched */
 };
 
 /** A switch port. Written by the main lcore before the workers start. */
@@ -84,10 +89,11 @@ struct sw_stats {
 	uint64_t flood; /**< in: broadcast, multicast, unknown unicast flooded */
 	uint64_t unknown; /**< in: unicast to an unknown MAC (also in flood) */
 	uint64_t no_mbuf; /**< in: flood copies not made, clone pool empty */
-	uint64_t filtered; /**< in: dropped: to the port it came from, runt, no other port */
-	uint64_t tun_rx; /**< uplink: tunnel packets the driver took */
-	uint64_t tun_rx_drop; /**< uplink: tunnel packets the driver refused */
-	uint64_t tun_tx; /**< uplink: tunnel packets sent (also in tx) */
+	uint64_t filtered; /**< in: dropped: to the port it came from, runt, no other
+			    * port, or not tunnel traffic on a --tunnel-dev port */
+	uint64_t tun_rx; /**< tunnel port: tunnel packets the driver took */
+	uint64_t tun_rx_drop; /**< tunnel port: tunnel packets the driver refused */
+	uint64_t tun_tx; /**< tunnel port: tunnel packets sent (also in tx) */
 };
 
 /** Packets for one output port, collected over one rx burst. */
@@ -103,7 +109,7 @@ struct sw_txbuf {
 struct sw_worker {
 	unsigned int idx; /**< 0..nb_workers-1; its RCU thread id */
 	unsigned int lcore_id; /**< EAL lcore */
-	bool uplink; /**< polls the uplink: carries the tunnel */
+	bool tunnel; /**< polls the port that carries the tunnel (sw.tun_idx) */
 	uint16_t nb_ports; /**< ports it polls */
 	uint16_t ports[SW_MAX_PORTS]; /**< their switch indexes */
 	uint16_t nb_dirty; /**< txbufs with packets */
@@ -125,7 +131,9 @@ struct sw_worker {
 /** The switch. */
 struct sw_ctx {
 	struct sw_opts opts;
-	uint16_t nb_ports; /**< ports[0] is the uplink */
+	uint16_t nb_ports; /**< switched ports: ports[0] is the uplink, then the VMs */
+	uint16_t nb_all; /**< nb_ports, plus the --tunnel-dev port after them */
+	uint16_t tun_idx; /**< the port that carries the tunnel: 0, or nb_ports */
 	struct sw_port ports[SW_MAX_PORTS]; /**< by switch index */
 	unsigned int nb_workers;
 	struct sw_worker workers[RTE_MAX_LCORE]; /**< [0, nb_workers) */
@@ -168,6 +176,7 @@ int sw_worker_main(void *arg);
 /* stats.c */
 void sw_stats_port(uint16_t port, struct sw_stats *sum);
 uint64_t sw_stats_drops(const struct sw_stats *s);
+const char *sw_role_name(enum sw_role r);
 void sw_stats_print(FILE *f);
 void sw_stats_log_final(void);
 int sw_stats_telemetry_init(void);

@@ -67,6 +67,28 @@ uint16_t rte_pmd_vhook_tun_input(struct rte_mbuf **pkts, uint16_t n);
  */
 uint16_t rte_pmd_vhook_tun_output(struct rte_mbuf **pkts, uint16_t n);
 
+/**
+ * Who does the migration work (state timeouts, the tunnel's sending,
+ * acks and retransmissions, injecting held packets into a guest): the
+ * driver's control thread (the default, what a host such as OVS gets), or,
+ * with @p on, whoever calls rte_pmd_vhook_migration_poll(), e.g. an lcore
+ * the application dedicates to it. The control socket and vhost events
+ * stay on the control thread either way. Any thread, any time.
+ *
+ * @return 0.
+ */
+int rte_pmd_vhook_migration_external(bool on);
+
+/**
+ * One round of migration work, when rte_pmd_vhook_migration_external(true)
+ * was called (otherwise nothing). Never blocks: when a control command
+ * holds the driver's lock it returns at once. Call it in a loop.
+ *
+ * @return true when there was work (or the lock was taken: call again
+ *   soon), false when idle (a caller may back off).
+ */
+bool rte_pmd_vhook_migration_poll(void);
+
 #ifdef __cplusplus
 }
 #endif

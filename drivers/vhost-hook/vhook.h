@@ -108,6 +108,7 @@ struct vhook_peer {
 	uint8_t ip[16];
 	uint8_t key[UDPMIG_TUN_KEY_LEN];
 	uint32_t vni;
+	bool store; /* source: --store-and-forward */
 };
 
 /* One VM's tunnel channel; the control thread's (under vhook_global.lock). */
@@ -122,11 +123,13 @@ struct vhook_chan {
 	bool end_raised; /* destination: END_RECEIVED raised */
 	bool ack_due; /* destination: something arrived since the last ack */
 	bool mac_ok; /* path.dst_mac is known */
+	bool store; /* source: stream only once the VM runs at the peer */
 	struct udpmig_tun_path path;
 	struct udpmig_tun_msg id; /* vni, session */
 	uint8_t key[UDPMIG_TUN_KEY_LEN];
 	uint64_t end_total;
 	uint64_t end_ns, arp_ns, ack_ns, tail_ns, tail_seq;
+	uint64_t data_first_ns, data_last_ns; /* first and last DATA sent or received */
 	struct udpmig_tun_tx *tx;
 	struct udpmig_tun_rx *rx;
 	struct udpmig_buf *tbuf; /* destination: tunnel packets, in order, behind nothing */
@@ -135,6 +138,10 @@ struct vhook_chan {
 	/* counters */
 	uint64_t tx_data, tx_ctl, rx_data, rx_ctl, dup, oow, nomem, unsent, untunnelable, dropped;
 	uint64_t rx_resumed; /* source: acks saying the VM runs at the peer */
+	/* The sender's and receiver's counters when the channel closed. */
+	bool tx_closed, rx_closed;
+	struct udpmig_tun_tx_stats tx_final;
+	struct udpmig_tun_rx_stats rx_final;
 };
 
 /* Devargs, parsed. */
@@ -204,6 +211,10 @@ struct vhook_global {
 	pthread_t thread;
 	bool thread_running;
 	uint32_t quit;
+	/* rte_pmd_vhook_migration_external(): the application polls the
+	 * migration work (rte_pmd_vhook_migration_poll), not the thread. */
+	bool mig_external;
+	uint64_t mig_polls, mig_busy_skips; /* external polls; those that found the lock taken */
 	struct udpmig_ctl_server *ctl;
 	bool tel_registered;
 	char ctl_path[VHOOK_SOCK_PATH];

@@ -6,6 +6,7 @@
  * thread, so the migration machines need no other protection.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,12 @@ dump_status(struct vhook_port *unused __rte_unused, FILE *f)
 
 	fprintf(f, "{\"driver\":\"net_vhook\",\"version\":\"%s\",\"ctl\":", UDPMIG_VERSION);
 	udpmig_ctl_json_str(f, vhook_global.ctl_path);
+	fprintf(f,
+		",\"migration_work\":{\"by\":\"%s\",\"polls\":%" PRIu64 ",\"lock_busy\":%" PRIu64
+		"}",
+		vhook_global.mig_external ? "application" : "control thread",
+		vhook_global.mig_polls,
+		__atomic_load_n(&vhook_global.mig_busy_skips, __ATOMIC_RELAXED));
 	fprintf(f, ",\"tunnel\":");
 	vhook_tun_dump_global_json(f);
 	fprintf(f, ",\"ports\":[");
@@ -271,10 +278,12 @@ vhook_cmd_register(struct udpmig_ctl_server *srv)
 		{ "status", "status", 0, 0, cmd_status, 0 },
 		{ "stats", "stats", 0, 0, cmd_stats, 0 },
 		{ "vm-show", "vm-show VM", 1, 1, cmd_vm_show, 0 },
-		{ "migrate-start", "migrate-start VM [--to ADDR --key HEX [--vni N]]", 1, 7,
-			cmd_migrate, UDPMIG_MIG_E_START },
-		{ "migrate-offline", "migrate-offline VM [--to ADDR --key HEX [--vni N]]", 1, 7,
-			cmd_migrate, UDPMIG_MIG_E_OFFLINE },
+		{ "migrate-start",
+			"migrate-start VM [--to ADDR --key HEX [--vni N] [--store-and-forward]]", 1,
+			8, cmd_migrate, UDPMIG_MIG_E_START },
+		{ "migrate-offline",
+			"migrate-offline VM [--to ADDR --key HEX [--vni N] [--store-and-forward]]",
+			1, 8, cmd_migrate, UDPMIG_MIG_E_OFFLINE },
 		{ "migrate-expect", "migrate-expect VM --from ADDR --key HEX [--vni N]", 5, 7,
 			cmd_migrate, UDPMIG_MIG_E_EXPECT },
 		{ "migrate-resumed", "migrate-resumed VM", 1, 1, cmd_migrate,

@@ -26,6 +26,7 @@
 
 #include <ethdev_driver.h>
 
+#include "rte_pmd_vhook.h"
 #include "vhook.h"
 
 #define EV_RING_SIZE  4096
@@ -229,7 +230,9 @@ do_actions(struct vhook_port *p, uint32_t actions)
 			vhook_set_mode(p, VHOOK_INTERCEPT);
 			break;
 		case UDPMIG_MIG_AB_STREAM:
-			p->chan.streaming = p->chan.open;
+			/* Store-and-forward: nothing leaves while the VM is offline. */
+			p->chan.streaming = p->chan.open &&
+				!(p->chan.store && p->mig.state == UDPMIG_MIG_S_SRC_OFFLINE);
 			break;
 		case UDPMIG_MIG_AB_SEND_ABORT:
 			vhook_tun_send(p, UDPMIG_TUN_ABORT);
@@ -341,6 +344,59 @@ handle_event(const struct vhook_ev *ev)
 	}
 }
 
+/*
+ * The migration work: state timeouts, injection, the tunnel. Under the
+ * lock; on the control thread, or on the application's lcore that calls
+ * rte_pmd_vhook_migration_poll().
+ */
+static bool
+migration_work(void)
+{
+	uint64_t now = vhook_now_ns();
+	bool busy = false;
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(vhook_global.ports); i++) {
+		struct vhook_port *p = vhook_global.ports[i];
+		struct udpmig_mig_result res;
+
+		if (p == NULL)
+			continue;
+		if (udpmig_mig_poll(&p->mig, now, &p->args.timeouts, &res) == 1)
+			after_step(p, "state timeout", &res);
+		busy |= inject_step(p);
+	}
+	busy |= vhook_tun_poll(now);
+	return busy;
+}
+
+int
+rte_pmd_vhook_migration_external(bool on)
+{
+	pthread_mutex_lock(&vhook_global.lock);
+	vhook_global.mig_external = on;
+	pthread_mutex_unlock(&vhook_global.lock);
+	VHOOK_LOG(NOTICE, "migration work: %s",
+		on ? "on the application's lcore" : "on the control thread");
+	return 0;
+}
+
+bool
+rte_pmd_vhook_migration_poll(void)
+{
+	bool busy;
+
+	/* Never wait: a command holds the lock for microseconds; come back. */
+	if (pthread_mutex_trylock(&vhook_global.lock) != 0) {
+		__atomic_fetch_add(&vhook_global.mig_busy_skips, 1, __ATOMIC_RELAXED);
+		return true;
+	}
+	vhook_global.mig_polls++;
+	busy = vhook_global.mig_external && migration_work();
+	pthread_mutex_unlock(&vhook_global.lock);
+	return busy;
+}
+
 static void *
 ctl_thread(void *arg __rte_unused)
 {
@@ -349,7 +405,6 @@ ctl_thread(void *arg __rte_unused)
 	while (!__atomic_load_n(&vhook_global.quit, __ATOMIC_ACQUIRE)) {
 		struct vhook_ev evs[32];
 		unsigned int n, i;
-		uint64_t now;
 
 		if (vhook_global.ctl != NULL)
 			udpmig_ctl_server_run(vhook_global.ctl, busy ? 0 : IDLE_POLL_MS);
@@ -363,18 +418,8 @@ ctl_thread(void *arg __rte_unused)
 		for (i = 0; i < n; i++)
 			handle_event(&evs[i]);
 		busy |= n > 0;
-		now = vhook_now_ns();
-		for (i = 0; i < RTE_DIM(vhook_global.ports); i++) {
-			struct vhook_port *p = vhook_global.ports[i];
-			struct udpmig_mig_result res;
-
-			if (p == NULL)
-				continue;
-			if (udpmig_mig_poll(&p->mig, now, &p->args.timeouts, &res) == 1)
-				after_step(p, "state timeout", &res);
-			busy |= inject_step(p);
-		}
-		busy |= vhook_tun_poll(now);
+		if (!vhook_global.mig_external)
+			busy |= migration_work();
 		pthread_mutex_unlock(&vhook_global.lock);
 	}
 	return NULL;

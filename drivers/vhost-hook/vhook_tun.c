@@ -60,8 +60,10 @@ static struct {
 	struct rte_ring *in; /* MP/SC: application -> control thread */
 	struct rte_ring *out; /* SP/SC: control thread -> application */
 	struct rte_mempool *mp;
+	/* Neighbours (ARP, or IPv6 ND), of the endpoint's family. */
 	struct {
-		uint32_t ip; /* network order; 0 = free */
+		bool used;
+		uint8_t ip[16]; /* network order; IPv4 in the first 4 bytes */
 		struct rte_ether_addr mac;
 	} arp[ARP_ENTRIES];
 	unsigned int arp_next;
@@ -69,6 +71,24 @@ static struct {
 	uint64_t in_full, out_full, not_ours, malformed, bad_option, bad_msg, bad_tag, unknown,
 		arp_in, arp_out, nomem;
 } tun;
+
+/* IPv6 neighbour discovery (RFC 4861): the messages and option we use. */
+#define ND_SOLICIT    135
+#define ND_ADVERT     136
+#define ND_OPT_SLLA   1 /* source link-layer address */
+#define ND_OPT_TLLA   2 /* target link-layer address */
+#define ND_F_SOLICIT  0x40 /* NA flags, first byte: solicited */
+#define ND_F_OVERRIDE 0x20
+
+/* NS or NA with one link-layer address option. */
+struct nd_msg {
+	uint8_t type, code;
+	rte_be16_t cksum;
+	uint8_t flags, rsvd[3];
+	uint8_t target[16];
+	uint8_t opt_type, opt_len; /* opt_len in 8-byte units: 1 */
+	struct rte_ether_addr lla;
+} __rte_packed;
 
 /* --- the hand-off (application lcore) --------------------------------------- */
 
@@ -114,6 +134,17 @@ rte_pmd_vhook_tun_match(const struct rte_mbuf *m)
 		const struct rte_ipv6_hdr *ip = rte_pktmbuf_read(m, off, sizeof(ib), &ib);
 		const struct rte_udp_hdr *udp;
 
+		if (ip != NULL && ip->proto == IPPROTO_ICMPV6) {
+			/* Neighbour discovery about our address, or answering us. */
+			struct nd_msg nb;
+			const struct nd_msg *nd = rte_pktmbuf_read(m, off + sizeof(ib), 24, &nb);
+
+			return nd != NULL &&
+				((nd->type == ND_SOLICIT &&
+					 memcmp(nd->target, tun.ep.addr, 16) == 0) ||
+					(nd->type == ND_ADVERT &&
+						memcmp(ip->dst_addr, tun.ep.addr, 16) == 0));
+		}
 		if (ip == NULL || ip->proto != IPPROTO_UDP ||
 			memcmp(ip->dst_addr, tun.ep.addr, 16) != 0)
 			return false;
@@ -246,13 +277,19 @@ arp_send(uint16_t op, const struct rte_ether_addr *dmac, uint32_t tip)
 	out_burst(&m, 1);
 }
 
+static inline size_t
+ip_len(void)
+{
+	return tun.ep.family == AF_INET6 ? 16 : 4;
+}
+
 static bool
-arp_lookup(uint32_t ip, struct rte_ether_addr *mac)
+arp_lookup(const uint8_t *ip, struct rte_ether_addr *mac)
 {
 	unsigned int i;
 
 	for (i = 0; i < ARP_ENTRIES; i++)
-		if (tun.arp[i].ip == ip) {
+		if (tun.arp[i].used && memcmp(tun.arp[i].ip, ip, ip_len()) == 0) {
 			*mac = tun.arp[i].mac;
 			return true;
 		}
@@ -260,16 +297,17 @@ arp_lookup(uint32_t ip, struct rte_ether_addr *mac)
 }
 
 static void
-arp_learn(uint32_t ip, const struct rte_ether_addr *mac)
+arp_learn(const uint8_t *ip, const struct rte_ether_addr *mac)
 {
 	unsigned int i;
 
 	for (i = 0; i < ARP_ENTRIES; i++)
-		if (tun.arp[i].ip == ip) {
+		if (tun.arp[i].used && memcmp(tun.arp[i].ip, ip, ip_len()) == 0) {
 			tun.arp[i].mac = *mac;
 			return;
 		}
-	tun.arp[tun.arp_next].ip = ip;
+	tun.arp[tun.arp_next].used = true;
+	memcpy(tun.arp[tun.arp_next].ip, ip, ip_len());
 	tun.arp[tun.arp_next].mac = *mac;
 	tun.arp_next = (tun.arp_next + 1) % ARP_ENTRIES;
 }
@@ -287,9 +325,109 @@ arp_input(struct rte_mbuf *m)
 		tun.malformed++;
 		return;
 	}
-	arp_learn(a->arp_data.arp_sip, &a->arp_data.arp_sha);
+	arp_learn((const uint8_t *)&a->arp_data.arp_sip, &a->arp_data.arp_sha);
 	if (a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST))
 		arp_send(RTE_ARP_OP_REPLY, &a->arp_data.arp_sha, a->arp_data.arp_sip);
+}
+
+/*
+ * An NS for @target (to its solicited-node multicast group), or an NA
+ * answering @dip/@dmac. Both carry our MAC as their link-layer option.
+ */
+static void
+nd_send(uint8_t type, const uint8_t *target, const uint8_t *dip, const struct rte_ether_addr *dmac)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(tun.mp);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv6_hdr *ip;
+	struct nd_msg *nd;
+
+	if (m == NULL) {
+		tun.nomem++;
+		return;
+	}
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(
+		m, sizeof(*eth) + sizeof(*ip) + sizeof(*nd));
+	if (eth == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ip = (struct rte_ipv6_hdr *)(eth + 1);
+	nd = (struct nd_msg *)(ip + 1);
+	memset(ip, 0, sizeof(*ip) + sizeof(*nd));
+	eth->src_addr = tun.ep.mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(sizeof(*nd));
+	ip->proto = IPPROTO_ICMPV6;
+	ip->hop_limits = 255; /* RFC 4861: receivers check it */
+	memcpy(ip->src_addr, tun.ep.addr, 16);
+	nd->type = type;
+	memcpy(nd->target, target, 16);
+	nd->opt_len = 1;
+	nd->lla = tun.ep.mac;
+	if (type == ND_SOLICIT) {
+		static const uint8_t snm[13] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff };
+
+		memcpy(ip->dst_addr, snm, sizeof(snm));
+		memcpy(ip->dst_addr + 13, target + 13, 3);
+		eth->dst_addr = (struct rte_ether_addr){ { 0x33, 0x33, 0xff, target[13], target[14],
+			target[15] } };
+		nd->opt_type = ND_OPT_SLLA;
+	} else {
+		memcpy(ip->dst_addr, dip, 16);
+		eth->dst_addr = *dmac;
+		nd->flags = ND_F_SOLICIT | ND_F_OVERRIDE;
+		nd->opt_type = ND_OPT_TLLA;
+	}
+	nd->cksum = rte_ipv6_udptcp_cksum(ip, nd);
+	tun.arp_out++;
+	out_burst(&m, 1);
+}
+
+/*
+ * NS for our address: learn the asker, answer. NA to us: learn the
+ * target. The link-layer address comes from the option, else from the
+ * frame; only messages with hop limit 255 (sent on this link) count.
+ */
+static void
+nd_input(struct rte_mbuf *m)
+{
+	const uint32_t off = sizeof(struct rte_ether_hdr);
+	struct rte_ipv6_hdr ib;
+	struct nd_msg nb;
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv6_hdr *ip = rte_pktmbuf_read(m, off, sizeof(ib), &ib);
+	const struct nd_msg *nd;
+	struct rte_ether_addr lla;
+	uint32_t len;
+
+	tun.arp_in++;
+	if (ip == NULL || ip->hop_limits != 255) {
+		tun.malformed++;
+		return;
+	}
+	len = RTE_MIN((uint32_t)rte_be_to_cpu_16(ip->payload_len), (uint32_t)sizeof(nb));
+	nd = len >= 24 ? rte_pktmbuf_read(m, off + sizeof(ib), len, &nb) : NULL;
+	if (nd == NULL) {
+		tun.malformed++;
+		return;
+	}
+	lla = eth->src_addr;
+	if (len == sizeof(nb) && nd->opt_len == 1 &&
+		nd->opt_type == (nd->type == ND_SOLICIT ? ND_OPT_SLLA : ND_OPT_TLLA))
+		lla = nd->lla;
+	if (nd->type == ND_SOLICIT) {
+		/* From the unspecified address: duplicate address detection, not a peer. */
+		static const uint8_t any[16];
+
+		if (memcmp(ip->src_addr, any, 16) == 0)
+			return;
+		arp_learn(ip->src_addr, &lla);
+		nd_send(ND_ADVERT, tun.ep.addr, ip->src_addr, &lla);
+	} else {
+		arp_learn(nd->target, &lla);
+	}
 }
 
 /* One control message (ACK, END, ABORT) on a channel. */
@@ -391,13 +529,9 @@ vhook_tun_open(struct vhook_port *p, bool source)
 	c->path.dst_port = tun.ep.udp_port;
 	c->path.src_mac = tun.ep.mac;
 	c->id.vni = p->peer.vni != 0 ? p->peer.vni : vni_of(p->args.vm.name);
+	c->store = source && p->peer.store;
 	memcpy(c->key, p->peer.key, sizeof(c->key));
-	if (tun.ep.family == AF_INET) {
-		uint32_t ip;
-
-		memcpy(&ip, p->peer.ip, 4);
-		c->mac_ok = arp_lookup(ip, &c->path.dst_mac);
-	}
+	c->mac_ok = arp_lookup(p->peer.ip, &c->path.dst_mac);
 	snprintf(name, sizeof(name), "vhook_tun_%u", p->slot);
 	/*
 	 * What the channel holds (the sender's window, the receiver's window
@@ -478,6 +612,8 @@ vhook_tun_close(struct vhook_port *p)
 	if (c->rx != NULL)
 		dst_ack(p, vhook_now_ns()); /* the source may wait for END_SEEN */
 	if (c->tx != NULL) {
+		udpmig_tun_tx_stats_get(c->tx, &c->tx_final);
+		c->tx_closed = true;
 		/* Kept for the injector when the VM came back here (abort). */
 		if (p->inject && udpmig_tun_tx_held(c->tx) > 0 && c->back == NULL) {
 			udpmig_tun_tx_retain(c->tx, true);
@@ -487,6 +623,10 @@ vhook_tun_close(struct vhook_port *p)
 			udpmig_tun_tx_free(c->tx);
 		}
 		c->tx = NULL;
+	}
+	if (c->rx != NULL) {
+		udpmig_tun_rx_stats_get(c->rx, &c->rx_final);
+		c->rx_closed = true;
 	}
 	udpmig_tun_rx_free(c->rx);
 	c->rx = NULL;
@@ -583,6 +723,13 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 		arp_input(m);
 		goto free;
 	}
+	if (eth != NULL && eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) &&
+		tun.ep.family == AF_INET6 && rte_pktmbuf_data_len(m) > sizeof(*eth) + 6 &&
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, sizeof(*eth))->proto ==
+			IPPROTO_ICMPV6) {
+		nd_input(m);
+		goto free;
+	}
 	e = udpmig_tun_parse(m, tun.ep.udp_port, &tp);
 	switch (e) {
 	case UDPMIG_TUN_OK:
@@ -660,6 +807,9 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 	case UDPMIG_TUN_DATA:
 		c->rx_data++;
 		c->ack_due = true;
+		if (c->data_first_ns == 0)
+			c->data_first_ns = now;
+		c->data_last_ns = now;
 		/* The inner frame moves into the channel's own mbuf (see open). */
 		h = rte_pktmbuf_alloc(c->hold);
 		dst = h != NULL ? rte_pktmbuf_append(h, (uint16_t)tp.payload_len) : NULL;
@@ -703,6 +853,32 @@ free:
 
 /* --- per-channel work ------------------------------------------------------ */
 
+/*
+ * The peer's MAC: from the neighbour table, else ask (ARP, or an IPv6
+ * neighbour solicitation) every ARP_RETRY_NS. Both ends ask: a
+ * destination must be able to ack (and say that the VM resumed) before the
+ * source sent it anything, which is the case with --store-and-forward.
+ */
+static bool
+chan_resolve(struct vhook_chan *c, uint64_t now)
+{
+	if (c->mac_ok)
+		return true;
+	if (now - c->arp_ns >= ARP_RETRY_NS) {
+		c->mac_ok = arp_lookup(c->path.dst_ip, &c->path.dst_mac);
+		if (!c->mac_ok && tun.ep.family == AF_INET) {
+			uint32_t ip;
+
+			memcpy(&ip, c->path.dst_ip, 4);
+			arp_send(RTE_ARP_OP_REQUEST, NULL, ip);
+		} else if (!c->mac_ok) {
+			nd_send(ND_SOLICIT, c->path.dst_ip, NULL, NULL);
+		}
+		c->arp_ns = now;
+	}
+	return c->mac_ok;
+}
+
 static bool
 src_poll(struct vhook_port *p, uint64_t now)
 {
@@ -713,19 +889,8 @@ src_poll(struct vhook_port *p, uint64_t now)
 	uint32_t n, k, i, sent = 0;
 	bool work = false;
 
-	if (!c->mac_ok) {
-		uint32_t ip;
-
-		memcpy(&ip, c->path.dst_ip, 4);
-		if (tun.ep.family == AF_INET && now - c->arp_ns >= ARP_RETRY_NS) {
-			c->mac_ok = arp_lookup(ip, &c->path.dst_mac);
-			if (!c->mac_ok)
-				arp_send(RTE_ARP_OP_REQUEST, NULL, ip);
-			c->arp_ns = now;
-		}
-		if (!c->mac_ok)
-			return false;
-	}
+	if (!chan_resolve(c, now))
+		return false;
 	/* The VM's buffer into the sender's window, in sequence. */
 	if (c->streaming) {
 		uint32_t room = RTE_MIN(udpmig_tun_tx_space(c->tx), (uint32_t)TUN_BURST);
@@ -786,6 +951,11 @@ src_poll(struct vhook_port *p, uint64_t now)
 		c->unsent += sent - k;
 	}
 	c->tx_data += k;
+	if (k > 0) {
+		if (c->data_first_ns == 0)
+			c->data_first_ns = now;
+		c->data_last_ns = now;
+	}
 	work |= k > 0;
 	/* END once every packet has a channel number, again until acked. */
 	if (c->end_wanted && !c->end_acked && udpmig_buf_count(p->buf) == 0 &&
@@ -803,6 +973,7 @@ dst_poll(struct vhook_port *p, uint64_t now)
 	struct rte_mbuf *pk[TUN_BURST];
 	uint32_t n;
 
+	chan_resolve(c, now);
 	n = udpmig_tun_rx_pull(c->rx, pk, TUN_BURST);
 	if (n > 0) {
 		unsigned int k = udpmig_buf_enqueue_burst(c->tbuf, 0, pk, n);
@@ -918,24 +1089,29 @@ vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int 
 	char *err, size_t errlen)
 {
 	const char *addr_opt = dest ? "--from" : "--to";
+	const char *accepted = dest ? "--from ADDR, --key HEX, --vni N" :
+				      "--to ADDR, --key HEX, --vni N, --store-and-forward";
 	bool have_key = false;
 	int i;
 
 	memset(peer, 0, sizeof(*peer));
-	for (i = first; i < argc; i += 2) {
+	for (i = first; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (!dest && strcmp(o, "--store-and-forward") == 0) {
+			peer->store = true;
+			continue;
+		}
 		if (strcmp(o, addr_opt) != 0 && strcmp(o, "--key") != 0 &&
 			strcmp(o, "--vni") != 0) {
-			snprintf(err, errlen,
-				"unknown option '%s'; accepted: %s ADDR, --key HEX, --vni N", o,
-				addr_opt);
+			snprintf(err, errlen, "unknown option '%s'; accepted: %s", o, accepted);
 			return -EINVAL;
 		}
 		if (v == NULL) {
 			snprintf(err, errlen, "%s needs a value", o);
 			return -EINVAL;
 		}
+		i++;
 		if (strcmp(o, addr_opt) == 0) {
 			if (inet_pton(AF_INET, v, peer->ip) == 1) {
 				peer->family = AF_INET;
@@ -954,7 +1130,7 @@ vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int 
 				return -EINVAL;
 			}
 			have_key = true;
-		} else if (strcmp(o, "--vni") == 0) {
+		} else {
 			char *end;
 			unsigned long x = strtoul(v, &end, 0);
 
@@ -963,16 +1139,15 @@ vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int 
 				return -EINVAL;
 			}
 			peer->vni = (uint32_t)x;
-		} else {
-			snprintf(err, errlen,
-				"unknown option '%s'; accepted: %s ADDR, --key HEX, --vni N", o,
-				addr_opt);
-			return -EINVAL;
 		}
 	}
 	if (peer->set && !have_key) {
 		snprintf(err, errlen, "%s needs --key (%d hex digits, the same on both switches)",
 			addr_opt, 2 * UDPMIG_TUN_KEY_LEN);
+		return -EINVAL;
+	}
+	if (peer->store && !peer->set) {
+		snprintf(err, errlen, "--store-and-forward needs --to ADDR --key HEX");
 		return -EINVAL;
 	}
 	if (dest && !peer->set) {
@@ -997,30 +1172,38 @@ vhook_tun_dump_json(const struct vhook_port *p, FILE *f)
 		"\"data_sent\":%" PRIu64 ",\"control_sent\":%" PRIu64 ",\"data_received\":%" PRIu64
 		",\"control_received\":%" PRIu64 ",\"duplicates\":%" PRIu64
 		",\"out_of_window\":%" PRIu64 ",\"no_mbuf\":%" PRIu64 ",\"out_ring_full\":%" PRIu64
-		",\"untunnelable\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"acks_resumed\":%" PRIu64,
+		",\"untunnelable\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"acks_resumed\":%" PRIu64
+		",\"store_and_forward\":%s,\"streaming\":%s,\"data_span_us\":%" PRIu64,
 		c->open ? "true" : "false", c->source ? "source" : "destination", c->id.vni, ip,
 		c->mac_ok ? "true" : "false", c->tx_data, c->tx_ctl, c->rx_data, c->rx_ctl, c->dup,
-		c->oow, c->nomem, c->unsent, c->untunnelable, c->dropped, c->rx_resumed);
-	if (c->tx != NULL) {
-		struct udpmig_tun_tx_stats st;
+		c->oow, c->nomem, c->unsent, c->untunnelable, c->dropped, c->rx_resumed,
+		c->store ? "true" : "false", c->streaming ? "true" : "false",
+		(c->data_last_ns - c->data_first_ns) / 1000);
+	/* A closed channel shows its last figures, with nothing held. */
+	if (c->tx != NULL || c->tx_closed) {
+		struct udpmig_tun_tx_stats st = c->tx_final;
 
-		udpmig_tun_tx_stats_get(c->tx, &st);
+		if (c->tx != NULL)
+			udpmig_tun_tx_stats_get(c->tx, &st);
 		fprintf(f,
 			",\"sender\":{\"pushed\":%" PRIu64 ",\"sent\":%" PRIu64
 			",\"retransmits\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"held\":%u"
 			",\"timeout_rounds\":%" PRIu64 ",\"fast_rounds\":%" PRIu64 "}",
-			st.pushed, st.sent, st.retransmits, st.acked, udpmig_tun_tx_held(c->tx),
-			st.rto_rounds, st.fast_rounds);
+			st.pushed, st.sent, st.retransmits, st.acked,
+			c->tx != NULL ? udpmig_tun_tx_held(c->tx) : 0, st.rto_rounds,
+			st.fast_rounds);
 	}
-	if (c->rx != NULL) {
-		struct udpmig_tun_rx_stats st;
+	if (c->rx != NULL || c->rx_closed) {
+		struct udpmig_tun_rx_stats st = c->rx_final;
 
-		udpmig_tun_rx_stats_get(c->rx, &st);
+		if (c->rx != NULL)
+			udpmig_tun_rx_stats_get(c->rx, &st);
 		fprintf(f,
 			",\"receiver\":{\"accepted\":%" PRIu64 ",\"delivered\":%" PRIu64
 			",\"cumulative\":%" PRIu64 ",\"held\":%u,\"end\":",
-			st.accepted, st.delivered, udpmig_tun_rx_cum(c->rx),
-			udpmig_tun_rx_held(c->rx));
+			st.accepted, st.delivered,
+			c->rx != NULL ? udpmig_tun_rx_cum(c->rx) : st.delivered,
+			c->rx != NULL ? udpmig_tun_rx_held(c->rx) : 0);
 		if (c->end_known)
 			fprintf(f, "%" PRIu64 "}", c->end_total);
 		else

@@ -58,7 +58,7 @@ static const struct exp_trans legal[] = {
 	{ S(SRC_OFFLINE), E(OFFLINE), S(SRC_OFFLINE), 0 },
 	{ S(SRC_OFFLINE), E(ABORT), S(IDLE),
 		A(SEND_ABORT) | A(INJECT) | A(STOP_INTERCEPT) | A(CLOSE_CHANNEL) },
-	{ S(SRC_OFFLINE), E(RESUMED_REMOTE), S(SRC_FORWARDING), 0 },
+	{ S(SRC_OFFLINE), E(RESUMED_REMOTE), S(SRC_FORWARDING), A(STREAM) },
 	{ S(SRC_OFFLINE), E(TIMEOUT), S(IDLE),
 		A(SEND_ABORT) | A(INJECT) | A(STOP_INTERCEPT) | A(CLOSE_CHANNEL) },
 	{ S(SRC_OFFLINE), E(REMOVE), S(IDLE), A(DROP) | A(STOP_INTERCEPT) | A(CLOSE_CHANNEL) },
@@ -466,7 +466,7 @@ test_source_path(void)
 
 	step_ok(&m, E(RESUMED_REMOTE), 580, &r);
 	CU_ASSERT_EQUAL(r.to, S(SRC_FORWARDING));
-	CU_ASSERT_EQUAL(r.actions, 0);
+	CU_ASSERT_EQUAL(r.actions, A(STREAM)); /* a store-and-forward channel starts now */
 	CU_ASSERT_EQUAL(r.elapsed_ns, 80); /* the blackout as the source saw it */
 	CU_ASSERT_EQUAL(m.deadline_ns, 880);
 
