@@ -371,6 +371,8 @@ udpmig_tun_sack_read(const struct rte_mbuf *m, const struct udpmig_tun_parsed *p
 struct tx_ent {
 	struct rte_mbuf *m; /* NULL once acked (the receiver holds it), unless retained */
 	bool sacked; /* selectively acked: no retransmission */
+	bool rexmit; /* sent more than once: no round-trip sample (Karn) */
+	uint64_t sent_ns; /* first transmission */
 };
 
 struct udpmig_tun_tx {
@@ -383,7 +385,9 @@ struct udpmig_tun_tx {
 	bool retain;
 	/* A retransmission round: [rtx, rtx_end) to send again. */
 	uint64_t rtx, rtx_end;
-	uint64_t rto_ns;
+	uint64_t rto_ns; /* now: rto_base, doubled per timeout round */
+	uint64_t rto_base; /* from the round trip: srtt + 4 rttvar, >= conf.rto_ns */
+	uint64_t srtt_ns, rttvar_ns;
 	uint64_t progress_ns; /* last ack progress or round start */
 	uint64_t fast_round_ns; /* last round started by an ack */
 	uint32_t last_new; /* new packets in the last udpmig_tun_tx_due() */
@@ -412,6 +416,7 @@ udpmig_tun_tx_create(const char *name, const struct udpmig_tun_tx_conf *conf, in
 	tx->conf = *conf;
 	tx->mask = conf->window - 1;
 	tx->rto_ns = conf->rto_ns;
+	tx->rto_base = conf->rto_ns;
 	return tx;
 }
 
@@ -452,8 +457,12 @@ udpmig_tun_tx_push(struct udpmig_tun_tx *tx, struct rte_mbuf **pkts, uint32_t n)
 
 	n = RTE_MIN(n, udpmig_tun_tx_space(tx));
 	for (i = 0; i < n; i++) {
-		tx->ent[(tx->next + i) & tx->mask].m = pkts[i];
-		tx->ent[(tx->next + i) & tx->mask].sacked = false;
+		struct tx_ent *e = &tx->ent[(tx->next + i) & tx->mask];
+
+		e->m = pkts[i];
+		e->sacked = false;
+		e->rexmit = false;
+		e->sent_ns = 0;
 	}
 	tx->next += n;
 	tx->st.pushed += n;
@@ -491,12 +500,14 @@ udpmig_tun_tx_due(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t *seq, stru
 			continue;
 		seq[k] = s;
 		pkts[k++] = m;
+		tx->ent[s & tx->mask].rexmit = true;
 		tx->st.retransmits++;
 	}
 	tx->last_new = 0;
 	while (k < n && tx->nxt < tx->next) {
 		seq[k] = tx->nxt;
 		pkts[k++] = tx->ent[tx->nxt & tx->mask].m;
+		tx->ent[tx->nxt & tx->mask].sent_ns = now_ns;
 		if (tx->nxt == tx->una)
 			tx->progress_ns = now_ns; /* the timer runs from the oldest send */
 		tx->nxt++;
@@ -538,6 +549,33 @@ mark_acked(struct udpmig_tun_tx *tx, uint64_t a, uint64_t b)
 	return freed;
 }
 
+/*
+ * A round trip: @e, sent once, is acked now (RFC 6298 2.2/2.3, with
+ * alpha 1/8, beta 1/4, K 4). A fixed 20 ms timeout fired again and again
+ * on a tunnel whose queue (window + the application's ring) took 30-80 ms
+ * to drain: every packet was sent about twice.
+ */
+static void
+rtt_sample(struct udpmig_tun_tx *tx, const struct tx_ent *e, uint64_t now_ns)
+{
+	uint64_t r;
+
+	if (e->rexmit || e->sent_ns == 0 || now_ns < e->sent_ns)
+		return;
+	r = now_ns - e->sent_ns;
+	if (tx->st.rtt_samples++ == 0) {
+		tx->srtt_ns = r;
+		tx->rttvar_ns = r / 2;
+	} else {
+		uint64_t d = r > tx->srtt_ns ? r - tx->srtt_ns : tx->srtt_ns - r;
+
+		tx->rttvar_ns = (3 * tx->rttvar_ns + d) / 4;
+		tx->srtt_ns = (7 * tx->srtt_ns + r) / 8;
+	}
+	tx->rto_base = RTE_MAX(tx->srtt_ns + 4 * tx->rttvar_ns, tx->conf.rto_ns);
+	tx->rto_base = RTE_MIN(tx->rto_base, tx->conf.rto_max_ns);
+}
+
 uint32_t
 udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 	const struct udpmig_tun_range *sack, uint16_t n_sack)
@@ -551,13 +589,14 @@ udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 		return 0;
 	}
 	if (cum > tx->una) {
+		rtt_sample(tx, &tx->ent[(cum - 1) & tx->mask], now_ns);
 		freed += mark_acked(tx, tx->una, cum);
 		tx->st.acked += cum - tx->una;
 		tx->una = cum;
 		if (!tx->retain)
 			tx->base = cum;
 		tx->progress_ns = now_ns;
-		tx->rto_ns = tx->conf.rto_ns;
+		tx->rto_ns = tx->rto_base;
 	}
 	for (i = 0; i < n_sack; i++) {
 		uint64_t a = RTE_MAX(sack[i].start, tx->una);
@@ -623,6 +662,8 @@ void
 udpmig_tun_tx_stats_get(const struct udpmig_tun_tx *tx, struct udpmig_tun_tx_stats *st)
 {
 	*st = tx->st;
+	st->srtt_ns = tx->srtt_ns;
+	st->rto_ns = tx->rto_ns;
 }
 
 /* --- receiver --------------------------------------------------------------- */

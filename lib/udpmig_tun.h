@@ -170,7 +170,12 @@ uint16_t udpmig_tun_sack_read(const struct rte_mbuf *m, const struct udpmig_tun_
 /** Sender configuration. */
 struct udpmig_tun_tx_conf {
 	uint32_t window; /**< packets in flight, a power of 2, 2 .. #UDPMIG_TUN_WINDOW_MAX */
-	uint64_t rto_ns; /**< first retransmission timeout */
+	/**
+	 * Least retransmission timeout, and the first one. Once acks come,
+	 * the timeout follows the measured round trip (RFC 6298: smoothed
+	 * RTT + 4 x its variation, from packets sent once), never below this.
+	 */
+	uint64_t rto_ns;
 	uint64_t rto_max_ns; /**< the timeout doubles up to this without progress */
 };
 
@@ -183,6 +188,9 @@ struct udpmig_tun_tx_stats {
 	uint64_t rto_rounds; /**< retransmission rounds started by the timer */
 	uint64_t fast_rounds; /**< retransmission rounds started by a hole in an ack */
 	uint64_t bad_acks; /**< acks beyond what was sent (ignored) */
+	uint64_t rtt_samples; /**< round trips measured */
+	uint64_t srtt_ns; /**< smoothed round trip, 0 before the first sample */
+	uint64_t rto_ns; /**< the retransmission timeout now */
 };
 
 struct udpmig_tun_tx;

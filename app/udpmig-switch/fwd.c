@@ -232,24 +232,41 @@ tun_input(struct sw_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	return nl;
 }
 
-/* The tunnel's port: send what the driver wants on the wire. */
+/*
+ * The tunnel's port: send what the driver wants on the wire. What the
+ * port does not take (a full memif ring) is kept and goes first next
+ * time: freed, every such packet cost a retransmission round trip. While
+ * some wait, nothing new is taken: the driver's ring holds the rest.
+ */
 static void
 tun_output(struct sw_worker *w)
 {
-	struct rte_mbuf *pkts[SW_BURST_MAX];
 	struct sw_stats *st = &w->stats[sw.tun_idx];
-	uint16_t n, sent;
+	uint16_t sent;
 
-	n = rte_pmd_vhook_tun_output(pkts, SW_BURST_MAX);
-	if (n == 0)
-		return;
-	sent = rte_eth_tx_burst(sw.ports[sw.tun_idx].port_id, 0, pkts, n);
+	if (w->tun_n == 0) {
+		w->tun_head = 0;
+		w->tun_n = rte_pmd_vhook_tun_output(w->tun_pend, SW_BURST_MAX);
+		if (w->tun_n == 0)
+			return;
+	}
+	sent = rte_eth_tx_burst(
+		sw.ports[sw.tun_idx].port_id, 0, w->tun_pend + w->tun_head, w->tun_n);
 	st->tx += sent;
 	st->tun_tx += sent;
-	if (unlikely(sent < n)) {
-		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-		st->tx_drop += n - sent;
-	}
+	w->tun_head += sent;
+	w->tun_n -= sent;
+}
+
+/* At the end: what the tunnel's port never took is dropped and counted. */
+static void
+tun_output_flush(struct sw_worker *w)
+{
+	if (w->tun_n == 0)
+		return;
+	rte_pktmbuf_free_bulk(w->tun_pend + w->tun_head, w->tun_n);
+	w->stats[sw.tun_idx].tx_drop += w->tun_n;
+	w->tun_n = 0;
 }
 
 int
@@ -295,6 +312,7 @@ sw_worker_main(void *arg)
 	}
 	moved_release(w, true);
 	tx_flush_all(w);
+	tun_output_flush(w);
 	sw_mac_reader_offline(w->idx);
 	return 0;
 }

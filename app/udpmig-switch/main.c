@@ -314,7 +314,8 @@ main(int argc, char **argv)
 		SW_LOG(ERR, "MAC table: %s", rte_strerror(-ret));
 		goto out;
 	}
-	if (sw_ports_setup() != 0 || tunnel_init() != 0)
+	/* The endpoint first: the control socket already takes commands. */
+	if (tunnel_init() != 0 || sw_ports_setup() != 0)
 		goto out;
 	ret = sw_stats_telemetry_init();
 	if (ret != 0)

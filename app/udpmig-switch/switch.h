@@ -124,6 +124,9 @@ struct sw_worker {
 		uint16_t in;
 		uint64_t since; /**< TSC */
 	} moved[SW_MOVED_MAX];
+	/** Tunnel packets the port did not take yet: sent first next time. */
+	uint16_t tun_head, tun_n;
+	struct rte_mbuf *tun_pend[SW_BURST_MAX];
 	struct sw_txbuf tx[SW_MAX_PORTS];
 	struct sw_stats stats[SW_MAX_PORTS];
 } __rte_cache_aligned;

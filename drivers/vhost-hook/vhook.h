@@ -251,6 +251,7 @@ void vhook_tun_drop(struct vhook_port *p);
 void vhook_tun_send(struct vhook_port *p, uint8_t type);
 void vhook_tun_announce(struct vhook_port *p);
 bool vhook_tun_poll(uint64_t now_ns);
+bool vhook_tun_active(void);
 uint16_t vhook_tun_inject_pull(struct vhook_port *p, struct rte_mbuf **pkts, uint16_t n,
 	struct rte_mempool *mp, bool *hold);
 int vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int first,

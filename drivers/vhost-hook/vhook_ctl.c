@@ -29,10 +29,11 @@
 #include "rte_pmd_vhook.h"
 #include "vhook.h"
 
-#define EV_RING_SIZE  4096
-#define INJECT_BUDGET 8 /* bursts per port per loop */
-#define IDLE_POLL_MS  1
-#define CTL_DIR       "/run/udpmig"
+#define EV_RING_SIZE   4096
+#define INJECT_BUDGET  8 /* bursts per port per loop */
+#define IDLE_POLL_MS   1
+#define ACTIVE_POLL_US 50
+#define CTL_DIR        "/run/udpmig"
 
 struct vhook_global vhook_global = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -406,10 +407,20 @@ ctl_thread(void *arg __rte_unused)
 		struct vhook_ev evs[32];
 		unsigned int n, i;
 
-		if (vhook_global.ctl != NULL)
+		/*
+		 * Idle: wait for the socket up to IDLE_POLL_MS. While a channel
+		 * has packets in flight, come back after ACTIVE_POLL_US: a 1 ms
+		 * sleep there delayed acks and retransmissions by as much.
+		 */
+		if (!busy && !vhook_global.mig_external && vhook_tun_active()) {
+			if (vhook_global.ctl != NULL)
+				udpmig_ctl_server_run(vhook_global.ctl, 0);
+			rte_delay_us_sleep(ACTIVE_POLL_US);
+		} else if (vhook_global.ctl != NULL) {
 			udpmig_ctl_server_run(vhook_global.ctl, busy ? 0 : IDLE_POLL_MS);
-		else if (!busy)
+		} else if (!busy) {
 			rte_delay_us_sleep(IDLE_POLL_MS * 1000);
+		}
 		busy = false;
 
 		pthread_mutex_lock(&vhook_global.lock);

@@ -67,6 +67,7 @@ static struct {
 		struct rte_ether_addr mac;
 	} arp[ARP_ENTRIES];
 	unsigned int arp_next;
+	bool active; /* a channel has packets in flight: poll often */
 	/* counters */
 	uint64_t in_full, out_full, not_ours, malformed, bad_option, bad_msg, bad_tag, unknown,
 		arp_in, arp_out, nomem;
@@ -920,16 +921,26 @@ src_poll(struct vhook_port *p, uint64_t now)
 			udpmig_tun_tx_push(c->tx, pk, keep);
 			work |= n > 0;
 		}
-		/* Tail: is anything still arriving for the VM? */
+		/*
+		 * Tail: is anything still arriving for the VM? Quiet only once
+		 * everything held went out and was acked: SRC_GONE's timer is
+		 * for the END alone (with store-and-forward, the quiet time once
+		 * ran out while 80 k packets still waited, and SRC_GONE's timeout
+		 * dropped them).
+		 */
 		if (udpmig_buf_next_seq(p->buf) != c->tail_seq) {
 			c->tail_seq = udpmig_buf_next_seq(p->buf);
 			c->tail_ns = now;
 		} else if (p->mig.state == UDPMIG_MIG_S_SRC_FORWARDING &&
+			udpmig_buf_count(p->buf) == 0 && udpmig_tun_tx_held(c->tx) == 0 &&
 			now - c->tail_ns >= (uint64_t)p->args.tail_quiet_ms * 1000000ull) {
 			vhook_mig_event(p, UDPMIG_MIG_E_TAIL_QUIET, "tail quiet", NULL);
 		}
 	}
-	n = udpmig_tun_tx_due(c->tx, now, seq, pk, TUN_BURST);
+	/* No more than the out ring takes: encapsulating and signing what
+	 * cannot leave wasted the thread's time. */
+	n = udpmig_tun_tx_due(c->tx, now, seq, pk,
+		RTE_MIN((unsigned int)TUN_BURST, rte_ring_free_count(tun.out)));
 	for (i = 0; i < n; i++) {
 		struct udpmig_tun_msg msg = c->id;
 
@@ -1008,17 +1019,27 @@ vhook_tun_poll(uint64_t now)
 		total += n;
 	} while (n == TUN_BURST && total < TUN_IN_BUDGET);
 	work |= total > 0;
+	tun.active = false;
 	for (s = 0; s < RTE_DIM(vhook_global.ports); s++) {
 		struct vhook_port *p = vhook_global.ports[s];
 
 		if (p == NULL || !p->chan.open)
 			continue;
-		if (p->chan.source)
+		if (p->chan.source) {
 			work |= src_poll(p, now);
-		else
+			tun.active |= p->chan.tx != NULL && udpmig_tun_tx_held(p->chan.tx) > 0;
+		} else {
 			work |= dst_poll(p, now);
+			tun.active |= p->chan.rx_data > 0;
+		}
 	}
 	return work;
+}
+
+bool
+vhook_tun_active(void)
+{
+	return tun.active;
 }
 
 /*
@@ -1188,10 +1209,11 @@ vhook_tun_dump_json(const struct vhook_port *p, FILE *f)
 		fprintf(f,
 			",\"sender\":{\"pushed\":%" PRIu64 ",\"sent\":%" PRIu64
 			",\"retransmits\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"held\":%u"
-			",\"timeout_rounds\":%" PRIu64 ",\"fast_rounds\":%" PRIu64 "}",
+			",\"timeout_rounds\":%" PRIu64 ",\"fast_rounds\":%" PRIu64
+			",\"srtt_us\":%" PRIu64 ",\"rto_us\":%" PRIu64 "}",
 			st.pushed, st.sent, st.retransmits, st.acked,
 			c->tx != NULL ? udpmig_tun_tx_held(c->tx) : 0, st.rto_rounds,
-			st.fast_rounds);
+			st.fast_rounds, st.srtt_ns / 1000, st.rto_ns / 1000);
 	}
 	if (c->rx != NULL || c->rx_closed) {
 		struct udpmig_tun_rx_stats st = c->rx_final;

@@ -1243,6 +1243,48 @@ test_tx_due_unsent(void)
 	pools_full();
 }
 
+/*
+ * The timeout follows the round trip of packets sent once (RFC 6298),
+ * between conf.rto_ns (1 ms) and conf.rto_max_ns (16 ms); a retransmitted
+ * packet's ack gives no sample.
+ */
+static void
+test_tx_rtt(void)
+{
+	const uint64_t ms = 1000000, t = 1000 * ms;
+	struct udpmig_tun_tx *tx = tx_new(16);
+	struct udpmig_tun_tx_stats st;
+	struct rte_mbuf *p[16];
+	uint64_t seq[16];
+
+	CU_ASSERT_FATAL(tx != NULL);
+	push_n(tx, 0, 4);
+	CU_ASSERT(udpmig_tun_tx_due(tx, t, seq, p, 16) == 4);
+	/* 3 ms round trip: srtt 3, rttvar 1.5, timeout 3 + 6 = 9 ms. */
+	CU_ASSERT(udpmig_tun_tx_ack(tx, t + 3 * ms, 1, NULL, 0) == 1);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.rtt_samples == 1 && st.srtt_ns == 3 * ms && st.rto_ns == 9 * ms);
+	/* No timeout round at 2x the old 1 ms, nor before 9 ms after the ack. */
+	CU_ASSERT(udpmig_tun_tx_due(tx, t + 5 * ms, seq, p, 16) == 0);
+	CU_ASSERT(udpmig_tun_tx_due(tx, t + 12 * ms - 1, seq, p, 16) == 0);
+	CU_ASSERT(udpmig_tun_tx_due(tx, t + 12 * ms, seq, p, 16) == 3);
+	/* Their ack is of retransmitted packets: no sample; the timeout is 9 ms again. */
+	CU_ASSERT(udpmig_tun_tx_ack(tx, t + 13 * ms, 4, NULL, 0) == 3);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.rtt_samples == 1 && st.rto_ns == 9 * ms && st.rto_rounds == 1);
+	/* A long round trip is capped at rto_max_ns; a short one floors at rto_ns. */
+	push_n(tx, 4, 2);
+	CU_ASSERT(udpmig_tun_tx_due(tx, t + 20 * ms, seq, p, 16) == 2);
+	CU_ASSERT(udpmig_tun_tx_ack(tx, t + 60 * ms, 5, NULL, 0) == 1);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.rtt_samples == 2 && st.rto_ns == 16 * ms);
+	CU_ASSERT(udpmig_tun_tx_ack(tx, t + 60 * ms, 6, NULL, 0) == 1);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.rtt_samples == 3 && st.rto_ns >= 1 * ms && st.rto_ns <= 16 * ms);
+	udpmig_tun_tx_free(tx);
+	pools_full();
+}
+
 static void
 test_tx_acks(void)
 {
@@ -1779,6 +1821,7 @@ reg(int argc, char **argv)
 		CU_add_test(s, "tx: retain and reclaim", test_tx_retain_reclaim) == NULL ||
 		CU_add_test(s, "tx: retain released", test_tx_retain_release) == NULL ||
 		CU_add_test(s, "tx: free while holding", test_tx_free_holding) == NULL ||
+		CU_add_test(s, "tx: the timeout follows the round trip", test_tx_rtt) == NULL ||
 		CU_add_test(s, "rx: window, duplicates, order", test_rx_window) == NULL ||
 		CU_add_test(s, "sim: no loss", test_sim_clean) == NULL ||
 		CU_add_test(s, "sim: 10% data loss", test_sim_data_loss) == NULL ||
