@@ -402,7 +402,10 @@ udpmig_tun_tx_create(const char *name, const struct udpmig_tun_tx_conf *conf, in
 
 	if (conf == NULL || conf->window < 2 || conf->window > UDPMIG_TUN_WINDOW_MAX ||
 		!rte_is_power_of_2(conf->window) || conf->rto_ns == 0 ||
-		conf->rto_max_ns < conf->rto_ns) {
+		conf->rto_max_ns < conf->rto_ns ||
+		(conf->rto_init_ns != 0 &&
+			(conf->rto_init_ns < conf->rto_ns ||
+				conf->rto_init_ns > conf->rto_max_ns))) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -415,8 +418,8 @@ udpmig_tun_tx_create(const char *name, const struct udpmig_tun_tx_conf *conf, in
 	strlcpy(tx->name, name != NULL ? name : "tun_tx", sizeof(tx->name));
 	tx->conf = *conf;
 	tx->mask = conf->window - 1;
-	tx->rto_ns = conf->rto_ns;
-	tx->rto_base = conf->rto_ns;
+	tx->rto_base = conf->rto_init_ns != 0 ? conf->rto_init_ns : conf->rto_ns;
+	tx->rto_ns = tx->rto_base;
 	return tx;
 }
 
@@ -529,9 +532,12 @@ udpmig_tun_tx_unsent(struct udpmig_tun_tx *tx, uint32_t n)
 	tx->last_new -= back;
 }
 
-/* [a, b) arrived: the receiver holds them, so their mbufs can go, unless retained. */
+/*
+ * [a, b) arrived: the receiver holds them, so their mbufs can go, unless
+ * retained. *rexmit is set when one of them had been sent again.
+ */
 static uint32_t
-mark_acked(struct udpmig_tun_tx *tx, uint64_t a, uint64_t b)
+mark_acked(struct udpmig_tun_tx *tx, uint64_t a, uint64_t b, bool *rexmit)
 {
 	uint32_t freed = 0;
 	uint64_t s;
@@ -539,6 +545,7 @@ mark_acked(struct udpmig_tun_tx *tx, uint64_t a, uint64_t b)
 	for (s = a; s < b; s++) {
 		struct tx_ent *e = &tx->ent[s & tx->mask];
 
+		*rexmit |= e->rexmit;
 		e->sacked = true;
 		if (e->m != NULL && !tx->retain) {
 			rte_pktmbuf_free(e->m);
@@ -582,6 +589,7 @@ udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 {
 	uint32_t freed = 0;
 	uint64_t hole_end = 0;
+	bool rexmit = false;
 	uint16_t i;
 
 	if (cum > tx->nxt) {
@@ -589,8 +597,11 @@ udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 		return 0;
 	}
 	if (cum > tx->una) {
-		rtt_sample(tx, &tx->ent[(cum - 1) & tx->mask], now_ns);
-		freed += mark_acked(tx, tx->una, cum);
+		freed += mark_acked(tx, tx->una, cum, &rexmit);
+		/* A jump over a hole just filled says when the hole was filled,
+		 * not how long the newest packet took: no sample then. */
+		if (!rexmit)
+			rtt_sample(tx, &tx->ent[(cum - 1) & tx->mask], now_ns);
 		tx->st.acked += cum - tx->una;
 		tx->una = cum;
 		if (!tx->retain)
@@ -604,7 +615,7 @@ udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 
 		if (sack[i].end > tx->nxt)
 			tx->st.bad_acks++;
-		freed += mark_acked(tx, a, b);
+		freed += mark_acked(tx, a, b, &rexmit);
 		if (a < b)
 			hole_end = RTE_MAX(hole_end, a);
 	}

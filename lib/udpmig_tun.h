@@ -177,6 +177,13 @@ struct udpmig_tun_tx_conf {
 	 */
 	uint64_t rto_ns;
 	uint64_t rto_max_ns; /**< the timeout doubles up to this without progress */
+	/**
+	 * The timeout before the first round trip is measured, in
+	 * [rto_ns, rto_max_ns]; 0: rto_ns. RFC 6298 says 1 s; a first burst
+	 * that fills the window and the application's queue takes tens of ms
+	 * to be acked, and a low first timeout sends it all twice.
+	 */
+	uint64_t rto_init_ns;
 };
 
 /** Sender counters. */

@@ -12,8 +12,9 @@
 # build/demo/timeline.png (gnuplot).
 #
 # Two hosts are network namespaces on a Linux bridge (the physical
-# network); the sender is in a third namespace. The scenario is
-# test/integration/test_migrate.sh, run with the options below.
+# network), joined by a veth pair of their own for the tunnel
+# (udpmig-switch --tunnel-dev); the sender is in a third namespace. The
+# scenario is test/integration/test_migrate.sh, run with the options below.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +30,9 @@ usage: sudo $0 [options]
   --rate PPS          UDP packets per second to the VM (default $RATE)
   --count N           packets in each run (default: 6 s worth at --rate)
   --blackout-ms MS    how long the VM is away (default $BLACKOUT_MS)
-  --netem SPEC        tc netem on both hosts' links, e.g. "loss 2% delay 1ms"
+  --netem SPEC        faults on the tunnel link, netem's words: loss, duplicate,
+                      delay, reorder, e.g. "loss 5% delay 10ms reorder 25%"
+                      (tc netem, or udpmig-impair where the kernel has none)
   --no-setup          skip scripts/setup.sh (packages, hugepages, headers)
   --help              this text
 Writes $ROOT/build/demo/report.json (fields "udpmig" and "baseline") and
@@ -70,13 +73,14 @@ export UDPMIG_SWITCH=$ROOT/build/app/udpmig-switch/udpmig-switch
 export UDPMIG_CTL=$ROOT/build/app/udpmig-ctl/udpmig-ctl
 export UDPMIG_GUEST=$ROOT/build/test/tools/udpmig-guest
 export UDPMIG_SEND=$ROOT/build/test/tools/udpmig-send
+export UDPMIG_IMPAIR=$ROOT/build/test/tools/udpmig-impair
 [ -x "$UDPMIG_SWITCH" ] || die "udpmig-switch was not built (driver SDK headers missing? run scripts/setup.sh)"
 
 rc=0
 for mode in udpmig baseline; do
 	echo "demo: $mode: $COUNT packets at $RATE pps, blackout $BLACKOUT_MS ms${NETEM:+, netem $NETEM}"
 	if ! MIG_MODE=$mode MIG_RATE=$RATE MIG_COUNT=$COUNT MIG_BLACKOUT_MS=$BLACKOUT_MS \
-		MIG_NETEM=$NETEM MIG_SUMMARY=$ROOT/build/demo/$mode.json \
+		MIG_NETEM=$NETEM MIG_TUNNEL_LINK=veth MIG_SUMMARY=$ROOT/build/demo/$mode.json \
 		MIG_TIMELINE=$ROOT/build/demo/$mode-timeline.csv \
 		bash test/integration/test_migrate.sh >"build/demo/$mode.log" 2>&1; then
 		echo "demo: $mode: a check failed; see build/demo/$mode.log" >&2

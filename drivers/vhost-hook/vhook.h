@@ -155,6 +155,10 @@ struct vhook_args {
 	char ctl_group[64];
 	struct udpmig_vm_conf vm;
 	struct udpmig_mig_timeouts timeouts;
+	/* tunnel-ip: this port is the tunnel's endpoint, in band (see vhook_tun.c) */
+	int tun_family; /* 0: not the endpoint */
+	uint8_t tun_addr[16];
+	uint16_t tun_port;
 };
 
 struct vhook_port {
@@ -164,6 +168,7 @@ struct vhook_port {
 	int vid;
 	struct udpmig_buf *buf;
 	struct udpmig_vm *vm;
+	bool tun_endpoint; /* tunnel-ip: rx carries the tunnel's output, tx its input */
 	uint64_t done_seq __rte_cache_aligned; /* DRAIN: all below are injected or dropped */
 	struct rte_mbuf *announce; /* a RARP rx queue 0 hands up as if the VM sent it */
 
@@ -252,6 +257,8 @@ void vhook_tun_send(struct vhook_port *p, uint8_t type);
 void vhook_tun_announce(struct vhook_port *p);
 bool vhook_tun_poll(uint64_t now_ns);
 bool vhook_tun_active(void);
+int vhook_tun_inband(struct vhook_port *p, char *err, size_t errlen);
+void vhook_tun_inband_release(struct vhook_port *p);
 uint16_t vhook_tun_inject_pull(struct vhook_port *p, struct rte_mbuf **pkts, uint16_t n,
 	struct rte_mempool *mp, bool *hold);
 int vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int first,

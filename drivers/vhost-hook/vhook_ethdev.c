@@ -8,6 +8,7 @@
  * pairs) that holds its VM's packets in order while the VM migrates.
  * Primary processes only.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ RTE_LOG_REGISTER(vhook_logtype, pmd.net.vhook, NOTICE);
 #define VHOOK_ARG_OFFLINE_TIMEOUT "offline-timeout-ms"
 #define VHOOK_ARG_CTL             "ctl"
 #define VHOOK_ARG_CTL_GROUP       "ctl-group"
+#define VHOOK_ARG_TUNNEL_IP       "tunnel-ip"
+#define VHOOK_ARG_TUNNEL_PORT     "tunnel-port"
 
 static const char *const valid_args[] = {
 	VHOOK_ARG_IFACE,
@@ -66,6 +69,8 @@ static const char *const valid_args[] = {
 	VHOOK_ARG_OFFLINE_TIMEOUT,
 	VHOOK_ARG_CTL,
 	VHOOK_ARG_CTL_GROUP,
+	VHOOK_ARG_TUNNEL_IP,
+	VHOOK_ARG_TUNNEL_PORT,
 	NULL,
 };
 
@@ -144,6 +149,21 @@ parse_one(struct vhook_args *a, const char *key, const char *v, char *err, size_
 				"ctl: expected a socket path of 1..107 bytes, or none");
 			return -EINVAL;
 		}
+	} else if (strcmp(key, VHOOK_ARG_TUNNEL_IP) == 0) {
+		if (inet_pton(AF_INET, v, a->tun_addr) == 1) {
+			a->tun_family = AF_INET;
+		} else if (inet_pton(AF_INET6, v, a->tun_addr) == 1) {
+			a->tun_family = AF_INET6;
+		} else {
+			snprintf(err, errlen, "tunnel-ip=%s: expected an IPv4 or IPv6 address", v);
+			return -EINVAL;
+		}
+	} else if (strcmp(key, VHOOK_ARG_TUNNEL_PORT) == 0) {
+		if (parse_u64(v, 1, UINT16_MAX, &x) < 0) {
+			snprintf(err, errlen, "tunnel-port=%s: expected 1..65535", v);
+			return -EINVAL;
+		}
+		a->tun_port = (uint16_t)x;
 	} else if (strcmp(key, VHOOK_ARG_CTL_GROUP) == 0) {
 		if (*v == '\0' ||
 			strlcpy(a->ctl_group, v, sizeof(a->ctl_group)) >= sizeof(a->ctl_group)) {
@@ -224,6 +244,10 @@ vhook_parse_args(
 		return ret;
 	if (a->iface[0] == '\0') {
 		snprintf(err, errlen, "iface=<vhost-user socket path> is required");
+		return -EINVAL;
+	}
+	if (a->tun_port != 0 && a->tun_family == 0) {
+		snprintf(err, errlen, "tunnel-port needs tunnel-ip");
 		return -EINVAL;
 	}
 	/* Defaults that depend on the device: VM name and MAC. */
@@ -321,6 +345,7 @@ vhook_dev_close(struct rte_eth_dev *dev)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY || p == NULL || p->eth_dev == NULL)
 		return 0;
 	vhook_dev_stop(dev);
+	vhook_tun_inband_release(p);
 	/* No callback for this socket runs after this returns. */
 	rte_vhost_driver_unregister(p->args.iface);
 	vhook_port_del(p);
@@ -547,6 +572,13 @@ vhook_probe(struct rte_vdev_device *vdev)
 		vhook_port_del(p);
 		goto release;
 	}
+	ret = vhook_tun_inband(p, err, sizeof(err));
+	if (ret < 0) {
+		VHOOK_LOG(ERR, "%s: %s", name, err);
+		rte_vhost_driver_unregister(p->args.iface);
+		vhook_port_del(p);
+		goto release;
+	}
 	rte_eth_dev_probing_finish(dev);
 	VHOOK_LOG(INFO, "%s: port %u, VM %s, %s socket %s, %u queue pair(s)", name, p->port_id,
 		p->args.vm.name, p->args.client ? "client" : "server", p->args.iface,
@@ -597,4 +629,6 @@ RTE_PMD_REGISTER_PARAM_STRING(net_vhook,
 	"precopy-timeout-ms=<ms> "
 	"offline-timeout-ms=<ms> "
 	"ctl=<socket path|none> "
-	"ctl-group=<group>");
+	"ctl-group=<group> "
+	"tunnel-ip=<this host's tunnel address> "
+	"tunnel-port=<UDP port>");

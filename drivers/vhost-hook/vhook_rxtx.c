@@ -14,7 +14,11 @@
 #include <rte_pause.h>
 #include <rte_vhost.h>
 
+#include "rte_pmd_vhook.h"
 #include "vhook.h"
+
+/* The endpoint port's tx looks at this many packets per call at most. */
+#define VHOOK_TUN_SPLIT 64
 
 uint16_t
 vhook_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
@@ -36,7 +40,21 @@ vhook_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 			pkts[got++] = m;
 		}
 	}
+	/* tunnel-ip: what the tunnel sends goes up this port (queue 0 only:
+	 * the tunnel's out ring has one consumer). */
+	if (unlikely(p->tun_endpoint) && rxq->qid == 0 && got < n) {
+		uint16_t k = rte_pmd_vhook_tun_output(pkts + got, n - got);
+
+		for (i = got; i < got + k; i++) {
+			pkts[i]->port = rxq->port_id;
+			rxq->stats.bytes += pkts[i]->pkt_len;
+		}
+		rxq->stats.pkts += k;
+		got += k;
+	}
 	if (likely(__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE))) {
+		uint16_t first = got;
+
 		while (got < n) {
 			uint16_t want = RTE_MIN((uint16_t)(n - got), (uint16_t)VHOOK_BURST);
 			uint16_t k = rte_vhost_dequeue_burst(
@@ -46,11 +64,11 @@ vhook_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 			if (k < want)
 				break;
 		}
-		for (i = 0; i < got; i++) {
+		for (i = first; i < got; i++) {
 			pkts[i]->port = rxq->port_id;
 			rxq->stats.bytes += pkts[i]->pkt_len;
 		}
-		rxq->stats.pkts += got;
+		rxq->stats.pkts += got - first;
 	}
 	vhook_epoch_leave(&rxq->epoch);
 	return got;
@@ -105,6 +123,35 @@ tx_intercept(struct vhook_queue *txq, struct vhook_port *p, struct rte_mbuf **pk
 	return n;
 }
 
+/*
+ * tunnel-ip: the packets for the endpoint go to the tunnel; the others
+ * move behind them, in order, for the VM. Looks at VHOOK_TUN_SPLIT packets
+ * at most (*n is cut to that: the caller sends the rest again). Returns
+ * how many went to the tunnel (taken, or dropped and counted there).
+ */
+static uint16_t
+tun_split(struct rte_mbuf **pkts, uint16_t *n)
+{
+	struct rte_mbuf *vm[VHOOK_TUN_SPLIT];
+	uint16_t nt = 0, nv = 0, took, i;
+
+	*n = RTE_MIN(*n, (uint16_t)VHOOK_TUN_SPLIT);
+	for (i = 0; i < *n; i++) {
+		if (rte_pmd_vhook_tun_match(pkts[i]))
+			pkts[nt++] = pkts[i];
+		else
+			vm[nv++] = pkts[i];
+	}
+	if (nt == 0)
+		return 0;
+	took = rte_pmd_vhook_tun_input(pkts, nt);
+	if (took < nt)
+		rte_pktmbuf_free_bulk(pkts + took, nt - took);
+	for (i = 0; i < nv; i++)
+		pkts[nt + i] = vm[i];
+	return nt;
+}
+
 uint16_t
 vhook_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -112,10 +159,15 @@ vhook_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	struct vhook_port *p = txq->port;
 	struct udpmig_vm_stats *vs = &p->vm->stats[txq->qid];
 	uint64_t bytes = 0;
+	uint16_t ret, i, nt = 0;
 	uint32_t mode;
-	uint16_t ret, i;
 
 	vhook_epoch_enter(&txq->epoch);
+	if (unlikely(p->tun_endpoint)) {
+		nt = tun_split(pkts, &n);
+		pkts += nt;
+		n -= nt;
+	}
 	for (i = 0; i < n; i++)
 		bytes += pkts[i]->pkt_len;
 	vs->rx_pkts += n;
@@ -129,7 +181,7 @@ vhook_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	else
 		ret = tx_intercept(txq, p, pkts, n, bytes);
 	vhook_epoch_leave(&txq->epoch);
-	return ret;
+	return nt + ret;
 }
 
 /* Wait until a queue is outside the burst it was in when called. */

@@ -33,17 +33,18 @@
 #include "rte_pmd_vhook.h"
 #include "vhook.h"
 
-#define TUN_RING_SIZE  4096
-#define TUN_POOL_SIZE  8191 /* > TUN_RING_SIZE: what waits in the out ring, and more */
-#define TUN_POOL_CACHE 0 /* one producer thread: the control thread */
-#define TUN_BURST      32
-#define TUN_IN_BUDGET  512 /* input packets per control loop */
-#define TUN_WINDOW     8192
-#define TUN_RTO_NS     (20 * 1000 * 1000ull)
-#define TUN_RTO_MAX_NS (500 * 1000 * 1000ull)
-#define ARP_RETRY_NS   (100 * 1000 * 1000ull)
-#define END_RETRY_NS   (50 * 1000 * 1000ull)
-#define ACK_DELAY_NS   (1 * 1000 * 1000ull) /* an ack at least this often while data flows */
+#define TUN_RING_SIZE   4096
+#define TUN_POOL_SIZE   8191 /* > TUN_RING_SIZE: what waits in the out ring, and more */
+#define TUN_POOL_CACHE  0 /* one producer thread: the control thread */
+#define TUN_BURST       32
+#define TUN_IN_BUDGET   512 /* input packets per control loop */
+#define TUN_WINDOW      8192
+#define TUN_RTO_NS      (20 * 1000 * 1000ull)
+#define TUN_RTO_MAX_NS  (500 * 1000 * 1000ull)
+#define TUN_RTO_INIT_NS (200 * 1000 * 1000ull) /* until a round trip is measured */
+#define ARP_RETRY_NS    (100 * 1000 * 1000ull)
+#define END_RETRY_NS    (50 * 1000 * 1000ull)
+#define ACK_DELAY_NS    (1 * 1000 * 1000ull) /* an ack at least this often while data flows */
 /* And this often in any case while the channel is open: the source learns
  * that the VM resumed here from an ack, even when it has nothing to send
  * (its window full of retained packets), and a lost ack is not fatal. */
@@ -68,6 +69,7 @@ static struct {
 	} arp[ARP_ENTRIES];
 	unsigned int arp_next;
 	bool active; /* a channel has packets in flight: poll often */
+	struct vhook_port *inband; /* the port whose tunnel-ip is the endpoint, or NULL */
 	/* counters */
 	uint64_t in_full, out_full, not_ours, malformed, bad_option, bad_msg, bad_tag, unknown,
 		arp_in, arp_out, nomem;
@@ -176,18 +178,12 @@ rte_pmd_vhook_tun_output(struct rte_mbuf **pkts, uint16_t n)
 	return (uint16_t)rte_ring_sc_dequeue_burst(tun.out, (void **)pkts, n, NULL);
 }
 
-int
-rte_pmd_vhook_tun_set_endpoint(const struct rte_pmd_vhook_tun_endpoint *ep)
+/* Under the lock. */
+static int
+set_endpoint_locked(const struct rte_pmd_vhook_tun_endpoint *ep)
 {
-	int ret = 0;
-
-	if (ep == NULL || (ep->family != AF_INET && ep->family != AF_INET6))
-		return -EINVAL;
-	pthread_mutex_lock(&vhook_global.lock);
-	if (vhook_global.n_ports == 0) {
-		ret = -ENODEV;
-		goto out;
-	}
+	if (vhook_global.n_ports == 0)
+		return -ENODEV;
 	if (tun.in == NULL) {
 		tun.in = rte_ring_create(
 			"vhook_tun_in", TUN_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
@@ -197,8 +193,7 @@ rte_pmd_vhook_tun_set_endpoint(const struct rte_pmd_vhook_tun_endpoint *ep)
 			RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 		if (tun.in == NULL || tun.out == NULL || tun.mp == NULL) {
 			vhook_tun_fini();
-			ret = -ENOMEM;
-			goto out;
+			return -ENOMEM;
 		}
 	}
 	tun.ep = *ep;
@@ -208,9 +203,92 @@ rte_pmd_vhook_tun_set_endpoint(const struct rte_pmd_vhook_tun_endpoint *ep)
 	VHOOK_LOG(NOTICE, "tunnel endpoint %s port %u",
 		inet_ntop(ep->family, ep->addr, (char[INET6_ADDRSTRLEN]){ 0 }, INET6_ADDRSTRLEN),
 		tun.ep.udp_port);
-out:
+	return 0;
+}
+
+int
+rte_pmd_vhook_tun_set_endpoint(const struct rte_pmd_vhook_tun_endpoint *ep)
+{
+	int ret;
+
+	if (ep == NULL || (ep->family != AF_INET && ep->family != AF_INET6))
+		return -EINVAL;
+	pthread_mutex_lock(&vhook_global.lock);
+	/* A port's tunnel-ip owns the endpoint and its rings' ends. */
+	ret = tun.inband != NULL ? -EEXIST : set_endpoint_locked(ep);
 	pthread_mutex_unlock(&vhook_global.lock);
 	return ret;
+}
+
+/*
+ * tunnel-ip=ADDR on a port: the endpoint is in band. The port's rx queue 0
+ * hands up what the tunnel sends (source MAC: the port's own), and its tx
+ * takes what is for the endpoint, so any switch above that learns MACs
+ * (OVS's NORMAL action, udpmig-switch) carries the tunnel between the
+ * port and its uplink with no help from the application.
+ */
+int
+vhook_tun_inband(struct vhook_port *p, char *err, size_t errlen)
+{
+	struct rte_pmd_vhook_tun_endpoint ep;
+	int ret;
+
+	if (p->args.tun_family == 0)
+		return 0;
+	memset(&ep, 0, sizeof(ep));
+	ep.family = p->args.tun_family;
+	memcpy(ep.addr, p->args.tun_addr, sizeof(ep.addr));
+	ep.udp_port = p->args.tun_port;
+	/*
+	 * The endpoint's MAC comes from its address, not the port (whose MAC
+	 * is the same on every host with the same port layout): 02:75 and the
+	 * IPv4 address, or a hash of the IPv6 one.
+	 */
+	{
+		uint32_t a4;
+
+		if (ep.family == AF_INET)
+			memcpy(&a4, ep.addr, 4);
+		else
+			a4 = rte_cpu_to_be_32(rte_hash_crc(ep.addr, 16, 0x75646d67));
+		ep.mac = (struct rte_ether_addr){ { 0x02, 0x75 } };
+		memcpy(&ep.mac.addr_bytes[2], &a4, 4);
+	}
+	pthread_mutex_lock(&vhook_global.lock);
+	if (tun.inband != NULL || tun.configured) {
+		snprintf(err, errlen,
+			"tunnel-ip: this process has a tunnel endpoint already (%s); one per process",
+			tun.inband != NULL ? tun.inband->args.vm.name : "the application's");
+		ret = -EEXIST;
+	} else {
+		ret = set_endpoint_locked(&ep);
+		if (ret < 0)
+			snprintf(err, errlen, "tunnel-ip: %s", strerror(-ret));
+		else
+			tun.inband = p;
+	}
+	pthread_mutex_unlock(&vhook_global.lock);
+	if (ret == 0)
+		__atomic_store_n(&p->tun_endpoint, true, __ATOMIC_RELEASE);
+	return ret;
+}
+
+/* The endpoint's port goes (once its queues are quiet): so does the endpoint. */
+void
+vhook_tun_inband_release(struct vhook_port *p)
+{
+	struct rte_mbuf *m = NULL;
+
+	if (!p->tun_endpoint)
+		return;
+	pthread_mutex_lock(&vhook_global.lock);
+	__atomic_store_n(&p->tun_endpoint, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&tun.configured, false, __ATOMIC_RELEASE);
+	tun.inband = NULL;
+	while (tun.out != NULL && rte_ring_sc_dequeue(tun.out, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	pthread_mutex_unlock(&vhook_global.lock);
+	VHOOK_LOG(NOTICE, "%s: the tunnel endpoint is gone with its port", p->args.vm.name);
 }
 
 void
@@ -500,6 +578,7 @@ vhook_tun_open(struct vhook_port *p, bool source)
 		.window = TUN_WINDOW,
 		.rto_ns = TUN_RTO_NS,
 		.rto_max_ns = TUN_RTO_MAX_NS,
+		.rto_init_ns = TUN_RTO_INIT_NS,
 	};
 
 	if (c->open)

@@ -24,14 +24,26 @@
 # MIG_MODE=isolate: A has a second VM (vm2, 10.78.0.3) that stays; vm1
 # goes offline under a flood that overflows its (small) buffers: vm2 loses
 # nothing and is not reordered; what vm1 lost is exactly what A counted.
+# MIG_MODE=ipv6 is udpmig with the tunnel over IPv6 (the switches find
+# each other with neighbour discovery).
+# MIG_MODE=lcore is udpmig with the migration work on a switch lcore of
+# its own (udpmig-switch --migration-lcore) instead of the driver's thread.
+# MIG_MODE=inband is udpmig with MIG_TUNNEL_LINK=inband (below).
+# MIG_MODE=store is udpmig with --store-and-forward: A sends B nothing
+# while the VM is offline, and everything once B says it resumed there.
 # MIG_MODE=baseline runs the same move with no udpmig command: what a stock
 # vhost-user switch does (the guest announces itself on B with a gratuitous
 # ARP, as a guest with GUEST_ANNOUNCE would); the test then asserts that
 # packets were lost, and that none were duplicated or reordered.
-# Knobs: MIG_MODE (udpmig | baseline), MIG_RATE (pps, 5000), MIG_COUNT
+# Knobs: MIG_MODE (above), MIG_RATE (pps, 5000), MIG_COUNT
 # (30000), MIG_BLACKOUT_MS (300), MIG_NETEM (a tc netem spec for the
-# tunnel's packets on both hosts' links, e.g. "loss 5%"), MIG_SUMMARY (write a JSON summary there),
-# MIG_TIMELINE (the guest's per-ms receive timeline, CSV, there).
+# tunnel, e.g. "loss 5% delay 10ms": see below), MIG_SUMMARY (write a
+# JSON summary there),
+# MIG_TIMELINE (the guest's per-ms receive timeline, CSV, there),
+# MIG_TUNNEL_LINK (uplink: the tunnel shares the bridge, the default;
+# veth: a veth pair of its own between A and B, --tunnel-dev; inband: the
+# endpoint is a net_vhook port of its own with tunnel-ip=, which the
+# switch carries like any port, with no --tunnel-ip: how OVS carries it).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init migrate
@@ -44,8 +56,12 @@ command -v ip >/dev/null || it_skip "iproute2 (ip) not installed"
 MODE=${1:-${MIG_MODE:-udpmig}}
 # A second argument: a tc netem spec for the tunnel (meson's migrate_netem).
 MIG_NETEM=${2:-${MIG_NETEM:-}}
-case $MODE in udpmig | baseline | abort | forge | isolate) ;;
-*) it_fatal "MIG_MODE must be udpmig, baseline, abort, forge or isolate, not '$MODE'" ;;
+TUN_A=10.78.0.11 TUN_B=10.78.0.12
+case $MODE in udpmig | store | baseline | abort | forge | isolate) ;;
+ipv6) MODE=udpmig TUN_A=fd00:78::11 TUN_B=fd00:78::12 ;;
+lcore) MODE=udpmig MIG_LCORE=1 ;;
+inband) MODE=udpmig MIG_TUNNEL_LINK=inband ;;
+*) it_fatal "MIG_MODE must be udpmig, ipv6, lcore, inband, store, baseline, abort, forge or isolate, not '$MODE'" ;;
 esac
 RATE=${MIG_RATE:-5000}
 N=${MIG_COUNT:-30000}
@@ -67,28 +83,66 @@ for h in a b s; do
 done
 ip -n "${T}s" addr add 10.78.0.1/24 dev "${T}s0"
 ip -n "${T}s" neigh replace 10.78.0.2 lladdr "$VM_MAC" dev "${T}s0"
-# Faults on the tunnel's packets only (UDP port 6081, both directions):
+# Faults on the tunnel (MIG_NETEM): the switches carry the tunnel on a
+# link of its own (--tunnel-dev), through a namespace w in between, so
 # what the VM's own traffic meets on the physical network is not udpmig's
-# to repair. An htb qdisc sends everything to class 1:10, the tunnel to
-# 1:30, which has the netem.
+# to repair:
+#
+#   [ns a: tunnel dev ${T}at] --- [ns w: ${T}wa | netem or relay | ${T}wb] --- [ns b: ${T}bt]
+#
+# In w a bridge with `tc netem` on both ports (each direction meets the
+# faults once); where the kernel has no sch_netem (this project's CI
+# machines), udpmig-impair relays between the two ports and applies the
+# same spec (loss, duplicate, delay, reorder: netem's meaning).
+TUNDEV=()
 if [ -n "${MIG_NETEM:-}" ]; then
-	ip link add "${T}nq0" type veth peer name "${T}nq1" || it_fatal "cannot create a veth"
-	netem_ok=1
-	tc qdisc add dev "${T}nq0" root netem delay 1ms 2>/dev/null || netem_ok=0
-	ip link del "${T}nq0"
-	[ "$netem_ok" = 1 ] || it_skip "tc netem is not available in this kernel (sch_netem)"
+	it_netns "${T}w"
 	for h in a b; do
-		dev=${T}${h}1
-		{ tc qdisc add dev "$dev" root handle 1: htb default 10 &&
-			tc class add dev "$dev" parent 1: classid 1:10 htb rate 10gbit &&
-			tc class add dev "$dev" parent 1: classid 1:30 htb rate 10gbit &&
-			# shellcheck disable=SC2086 # the spec is words
-			tc qdisc add dev "$dev" parent 1:30 handle 30: netem ${MIG_NETEM} &&
-			tc filter add dev "$dev" parent 1: protocol ip prio 1 u32 \
-				match ip protocol 17 0xff match ip dport 6081 0xffff flowid 1:30; } 2>&1 |
-			grep -v 'quantum of class' || true
-		tc qdisc show dev "$dev" | grep -q netem || it_fatal "tc netem ${MIG_NETEM} on $dev"
+		it_veth "${T}${h}t" "${T}w$h" "${T}$h"
+		ip link set "${T}w$h" netns "${T}w"
+		ip -n "${T}w" link set "${T}w$h" up
 	done
+	if ip netns exec "${T}w" tc qdisc add dev "${T}wa" root netem delay 1ms 2>/dev/null; then
+		IMPAIR_BY=netem
+		ip -n "${T}w" link add "${T}wbr" type bridge || it_fatal "cannot create bridge in w"
+		ip -n "${T}w" link set "${T}wbr" up
+		for h in a b; do
+			ip -n "${T}w" link set "${T}w$h" master "${T}wbr"
+			# shellcheck disable=SC2086 # the spec is words
+			ip netns exec "${T}w" tc qdisc replace dev "${T}w$h" root netem ${MIG_NETEM} ||
+				it_fatal "tc netem ${MIG_NETEM} on ${T}w$h"
+		done
+	else
+		IMPAIR_BY=udpmig-impair
+		IMPAIR=${UDPMIG_IMPAIR:?UDPMIG_IMPAIR: path of udpmig-impair}
+		imp=()
+		# shellcheck disable=SC2086 # the spec is words
+		set -- $MIG_NETEM
+		while [ $# -gt 0 ]; do
+			case $1 in
+			loss) imp+=(--loss "${2%\%}") ;;
+			duplicate) imp+=(--dup "${2%\%}") ;;
+			reorder) imp+=(--reorder "${2%\%}") ;;
+			delay) imp+=(--delay "${2%ms}") ;;
+			*) it_fatal "MIG_NETEM: udpmig-impair does not know '$1' (loss, duplicate, reorder, delay)" ;;
+			esac
+			shift 2
+			# A correlation ("reorder 25% 50%") has no meaning for the relay.
+			while [ $# -gt 0 ] && [[ $1 == *% ]]; do shift; done
+		done
+		it_bg impair ip netns exec "${T}w" "$IMPAIR" --a "${T}wa" --b "${T}wb" "${imp[@]}" \
+			--stats-file "$IT_DIR/impair.json"
+		it_wait_file "$IT_DIR/impair.json" 10 || it_fatal "udpmig-impair did not start"
+	fi
+	echo "# tunnel faults: $MIG_NETEM, by $IMPAIR_BY"
+elif [ "${MIG_TUNNEL_LINK:-uplink}" = veth ]; then
+	# The tunnel on a veth pair of its own, straight from A to B.
+	it_veth "${T}at" "${T}bt" "${T}a"
+	ip link set "${T}bt" netns "${T}b"
+	ip -n "${T}b" link set "${T}bt" up
+fi
+if [ -n "${MIG_NETEM:-}" ] || [ "${MIG_TUNNEL_LINK:-uplink}" = veth ]; then
+	TUNDEV=(--vdev net_af_packet1,iface=TUNIF,qdisc_bypass=1,framecnt=8192)
 fi
 
 ctl() { "$CTL_BIN" -s "$IT_DIR/$1.ctl" "${@:2}"; }
@@ -120,14 +174,23 @@ drained() {
 
 # switch HOST TUNNEL_IP
 switch() {
-	local h=$1
-	it_eal "sw$h" '0@(0,1),1@(0,1)'
+	local h=$1 mig=()
+	if [ -n "${MIG_LCORE:-}" ]; then
+		it_eal "sw$h" '0@(0,1),1@(0,1),2@(0,1)'
+		mig=(--migration-lcore 2)
+	else
+		it_eal "sw$h" '0@(0,1),1@(0,1)'
+	fi
 	# Device up/down and vhost-user set-up in the log: what a failure needs.
 	IT_EAL+=('--log-level=pmd.net.vhook:info' '--log-level=lib.vhost.config:info')
 	# Two buffers of a VM (held, and the tunnel's on a destination) and the
 	# channel's mbufs need more than the test tools' 512 MB.
 	IT_EAL=("${IT_EAL[@]/#512/1024}")
-	local extra=()
+	local extra=() tunip=(--tunnel-ip "$2") tunport=()
+	if [ "${MIG_TUNNEL_LINK:-uplink}" = inband ]; then
+		tunip=()
+		tunport=(--vdev "net_vhook9,iface=$IT_DIR/${h}tun.sock,vm=tunnel,tunnel-ip=$2")
+	fi
 	# isolate: vm1's buffers are small (its flood overflows them), and A
 	# has a second VM that stays.
 	if [ "$MODE" = isolate ] && [ "$h" = a ]; then
@@ -138,7 +201,10 @@ switch() {
 		--vdev "net_vhook0,iface=$IT_DIR/$h.sock,vm=vm1,mac=$VM_MAC,ctl=$IT_DIR/$h.ctl${VM1_ARGS:-}" \
 		"${extra[@]}" \
 		--vdev "net_af_packet0,iface=${T}${h}0,qdisc_bypass=1,framecnt=8192" \
-		-- --uplink net_af_packet0 --tunnel-ip "$2"
+		"${TUNDEV[@]/TUNIF/${T}${h}t}" \
+		"${tunport[@]}" \
+		-- --uplink net_af_packet0 "${tunip[@]}" ${TUNDEV:+--tunnel-dev net_af_packet1} \
+		"${mig[@]}"
 	it_wait_file "$IT_DIR/$h.ctl" 30 || it_fatal "switch $h did not start"
 }
 
@@ -175,8 +241,8 @@ wait_state() {
 	done
 }
 
-switch a 10.78.0.11
-switch b 10.78.0.12
+switch a "$TUN_A"
+switch b "$TUN_B"
 guest g1 a "$IT_DIR/g1.json" --garp 10.78.0.2
 it_bg send ip netns exec "${T}s" "$SEND" --kernel -- --rate "$RATE" --count "$N" \
 	--src-ip 10.78.0.1 --dst-ip 10.78.0.2 --report "$IT_DIR/send.json" --ready "$IT_DIR/send.ready"
@@ -226,14 +292,17 @@ FORGE=${UDPMIG_SOURCE:-$(dirname "$0")/../..}/test/tools/udpmig-forge.py
 forge() { ip netns exec "${T}s" python3 "$FORGE" --to 10.78.0.12 "$@"; }
 
 if [ "$MODE" != baseline ]; then
-	check "B expects the VM" ctl b migrate-expect vm1 --from 10.78.0.11 --key "$KEY"
+	check "B expects the VM" ctl b migrate-expect vm1 --from "$TUN_A" --key "$KEY"
 	VNI=$(vmfield b "['tunnel']['vni']")
 	if [ "$MODE" = forge ]; then
 		check "forged: 50 DATA with a wrong key" forge --vni "$VNI" --count 50
 		check "forged: 50 DATA with the key, for an unknown VNI" \
 			forge --vni $(((VNI + 1) & 0xffffff)) --key "$KEY" --count 50
 	fi
-	check "A starts the migration to B" ctl a migrate-start vm1 --to 10.78.0.12 --key "$KEY"
+	SAF=()
+	[ "$MODE" = store ] && SAF=(--store-and-forward)
+	check "A starts the migration to B" ctl a migrate-start vm1 --to "$TUN_B" --key "$KEY" \
+		"${SAF[@]}"
 	check "A takes the VM offline" ctl a migrate-offline vm1
 	# What A put in the guest's ring before going offline is the guest's:
 	# a real VM's ring moves with its memory; the stand-in's does not, so
@@ -244,13 +313,14 @@ it_stop g1 10
 check "A saw the guest detach" detached a
 sleep "$(awk -v ms="$BLACKOUT_MS" 'BEGIN { print ms / 1000 }')"
 case $MODE in
-udpmig | forge)
-	if [ "$MODE" = forge ]; then
-		wait_cum() { [ "$(vmfield b "['tunnel']['receiver']['cumulative']")" -ge 100 ]; }
-		check "B has received 100 packets from A" it__retry 20 wait_cum ||
-			it__log "B: $(ctl b vm-show vm1 2>&1 | head -c 2000)"
-		check "replayed: 50 DATA with the key and sequence numbers B already has" \
-			forge --vni "$VNI" --key "$KEY" --seq 0 --count 50
+udpmig | store | forge)
+	if [ "$MODE" = store ]; then
+		check_eq "store-and-forward: A holds the VM's packets, streams nothing" \
+			"$(vmfield a "['tunnel']['streaming']")" False
+		check_eq "store-and-forward: B has received no DATA while the VM is offline" \
+			"$(vmfield b "['tunnel']['data_received']")" 0
+		check_gt "store-and-forward: A holds the blackout's packets" \
+			"$(vmfield a "['port']['held']")" 0
 	fi
 	# No announcement from this guest: B's RARP for it must move the VM's
 	# MAC in B's switch and in the bridge.
@@ -261,6 +331,13 @@ udpmig | forge)
 	check "B delivered everything and is done" wait_state b IDLE 30
 	check_gt "A learnt from B's acks that the VM resumed there" \
 		"$(vmfield a "['tunnel']['acks_resumed']")" 0
+	if [ -n "${MIG_LCORE:-}" ]; then
+		for h in a b; do
+			st=$(ctl $h status | python3 -c 'import json,sys; w=json.load(sys.stdin)["migration_work"]; print(w["by"], w["polls"])')
+			check_eq "switch $h: the migration work ran on its lcore" "${st% *}" application
+			check_gt "switch $h: ... which polled" "${st#* }" 0
+		done
+	fi
 	;;
 abort)
 	wait_cum() { [ "$(vmfield b "['tunnel']['receiver']['cumulative']")" -ge 1 ]; }
@@ -307,6 +384,17 @@ else
 fi
 check_eq "none duplicated" "$(it_json "$R" duplicated)" 0
 check_eq "none reordered" "$(it_json "$R" reordered)" 0
+if [ -n "${MIG_NETEM:-}" ]; then
+	check_gt "the faults were real: A retransmitted" \
+		"$(vmfield a "['tunnel']['sender']['retransmits']")" 0
+	if [ "$IMPAIR_BY" = udpmig-impair ]; then
+		it_stop impair 10
+		echo "# impair: $(cat "$IT_DIR/impair.json")"
+		for k in lost duplicated reordered; do
+			check_gt "the relay's faults: $k" "$(python3 -c "import json; d=json.load(open('$IT_DIR/impair.json')); print(d['a_to_b']['$k'] + d['b_to_a']['$k'])")" 0
+		done
+	fi
+fi
 check "the blackout shows in the guest's timeline (a gap >= ${BLACKOUT_MS} ms)" \
 	python3 -c "import sys; sys.exit(0 if $(it_json "$R" max_gap_ms) >= $BLACKOUT_MS else 1)"
 if [ -n "${MIG_SUMMARY:-}" ]; then

@@ -48,6 +48,32 @@ check "... and says what --burst takes" grep -q -- "--burst: '65' is not a numbe
 "$SW" -- --mac-aging 10 >/dev/null 2>"$D/usage.err"
 check_eq "a missing --uplink exits 2" $? 2
 check "... and says so" grep -q -- "--uplink NAME is required" "$D/usage.err"
+"$SW" -- --uplink x --tunnel-dev y >/dev/null 2>"$D/usage.err"
+check_eq "--tunnel-dev without --tunnel-ip exits 2" $? 2
+check "... and says so" grep -q -- "--tunnel-dev needs --tunnel-ip" "$D/usage.err"
+"$SW" -- --uplink x --tunnel-ip 10.0.0.1 --tunnel-dev x >/dev/null 2>"$D/usage.err"
+check_eq "--tunnel-dev naming the uplink exits 2" $? 2
+check "... and says so" grep -q -- "--tunnel-dev x is the uplink" "$D/usage.err"
+it_eal td '0@(0,1),1@(0,1)'
+"$SW" "${IT_EAL[@]}" --vdev "net_vhook0,iface=$D/td.sock,ctl=none" -- --uplink net_vhook0 \
+	--tunnel-ip 10.0.0.1 --tunnel-dev net_tap9 >"$D/td.log" 2>&1
+check_eq "a --tunnel-dev that is no ethdev exits 2" $? 2
+check "... naming it and the ethdevs there are" \
+	grep -q -- "--tunnel-dev net_tap9: no such ethdev (ethdevs: net_vhook0)" "$D/td.log"
+it_eal cc '0@(0,1),1@(0,1)'
+"$SW" "${IT_EAL[@]}" --vdev "net_vhook0,iface=$D/cc.sock,ctl=$D/a.ctl" -- --uplink net_vhook0 \
+	--ctl "$D/b.ctl" >"$D/cc.log" 2>&1
+check_eq "--ctl against a vdev's other ctl= exits 2" $? 2
+check "... naming the vdev" grep -q -- "--ctl $D/b.ctl: vdev 'net_vhook0,iface=$D/cc.sock,ctl=$D/a.ctl' names another ctl" "$D/cc.log"
+it_eal ml '0@(0,1),1@(0,1)'
+"$SW" "${IT_EAL[@]}" --vdev "net_vhook0,iface=$D/ml.sock,ctl=none" -- --uplink net_vhook0 \
+	--migration-lcore 1 >"$D/ml.log" 2>&1
+check_eq "--migration-lcore with no lcore left to forward exits 2" $? 2
+check "... and says what it needs" grep -q -- "--migration-lcore needs three lcores" "$D/ml.log"
+"$SW" "${IT_EAL[@]}" --vdev "net_vhook0,iface=$D/ml.sock,ctl=none" -- --uplink net_vhook0 \
+	--migration-lcore 5 >"$D/ml.log" 2>&1
+check_eq "--migration-lcore naming no EAL lcore exits 2" $? 2
+check "... and says so" grep -q -- "--migration-lcore 5: not a worker lcore" "$D/ml.log"
 it_eal one '0@(0,1)'
 "$SW" "${IT_EAL[@]}" --vdev "net_vhook0,iface=$D/one.sock,ctl=none" -- --uplink net_vhook0 \
 	>"$D/one.log" 2>&1
@@ -72,11 +98,12 @@ ip netns exec "$NS" sh -e -c "
 it_eal sw '0@(0,1),1@(0,1)'
 SW_PREFIX=$(it_prefix sw)
 it_bg sw stdbuf -o0 -e0 "$SW" "${IT_EAL[@]}" --vdev "net_af_packet0,iface=$UP" \
-	--vdev "net_vhook0,iface=$D/vm.sock,ctl=$D/ctl.sock" --vdev "net_vhook1,iface=$D/vm2.sock" -- \
-	--uplink net_af_packet0 --stats-interval 1 --tunnel-ip 10.77.0.3
+	--vdev "net_vhook0,iface=$D/vm.sock" --vdev "net_vhook1,iface=$D/vm2.sock" -- \
+	--uplink net_af_packet0 --stats-interval 1 --tunnel-ip 10.77.0.3 --ctl "$D/ctl.sock"
 it_wait_file "$D/vm.sock" 30 sw || it_fatal "the switch did not create its vhost-user socket"
 it_wait_log sw "3 ports, 1 workers" 10 || it_fatal "the switch did not start"
 check "the switch took --tunnel-ip" grep -Eq "tunnel endpoint set|tunnel not available in this build" "$D/sw.log"
+check "the control socket is where --ctl put it" "$UDPMIG_CTL" -s "$D/ctl.sock" vm-show vhook1
 
 # The guest stand-in, with the MAC the namespace's neighbour entry names.
 it_eal g1

@@ -37,7 +37,19 @@ iface=$S,offline-timeout-ms=0|offline-timeout-ms=0: expected milliseconds
 iface=$S,tail-quiet-ms=0|tail-quiet-ms=0: expected milliseconds, 1..60000
 iface=$S,auto-detect=yes|auto-detect=yes: expected 0 or 1
 iface=$S,ctl|devarg 'ctl' has no value
+iface=$S,tunnel-ip=10.0.0.300|tunnel-ip=10.0.0.300: expected an IPv4 or IPv6 address
+iface=$S,tunnel-port=6081|tunnel-port needs tunnel-ip
+iface=$S,tunnel-ip=10.0.0.1,tunnel-port=0|tunnel-port=0: expected 1..65535
 EOF
+
+# One tunnel endpoint per process: a second port's tunnel-ip fails its probe.
+out=$(timeout 60 "$TESTPMD" --lcores=0@0,1@1 --no-pci --no-huge -m 512 --no-telemetry \
+	--file-prefix "$(it_prefix bad2)" -d "$DRV" \
+	--vdev "net_vhook0,iface=$IT_DIR/t0.sock,ctl=none,tunnel-ip=10.0.0.1" \
+	--vdev "net_vhook1,iface=$IT_DIR/t1.sock,ctl=none,tunnel-ip=10.0.0.2" \
+	-- -i --total-num-mbufs=2048 2>&1 </dev/null)
+check "a second tunnel-ip is refused, naming the first" grep -qE \
+	"net_vhook1: tunnel-ip: this process has a tunnel endpoint already \\(vhook0\\)" <<<"$out"
 
 # Control commands against a running port.
 rm -f "$IT_DIR/vm.sock" "$IT_DIR/ctl.sock"

@@ -1282,6 +1282,25 @@ test_tx_rtt(void)
 	udpmig_tun_tx_stats_get(tx, &st);
 	CU_ASSERT(st.rtt_samples == 3 && st.rto_ns >= 1 * ms && st.rto_ns <= 16 * ms);
 	udpmig_tun_tx_free(tx);
+
+	/* Before any sample, the first timeout is rto_init_ns. */
+	{
+		struct udpmig_tun_tx_conf c = {
+			.window = 16, .rto_ns = ms, .rto_max_ns = 16 * ms, .rto_init_ns = 5 * ms
+		};
+
+		tx = udpmig_tun_tx_create("ut_tx", &c, SOCKET_ID_ANY);
+		CU_ASSERT_FATAL(tx != NULL);
+		push_n(tx, 0, 2);
+		CU_ASSERT(udpmig_tun_tx_due(tx, t, seq, p, 16) == 2);
+		CU_ASSERT(udpmig_tun_tx_due(tx, t + 5 * ms - 1, seq, p, 16) == 0);
+		CU_ASSERT(udpmig_tun_tx_due(tx, t + 5 * ms, seq, p, 16) == 2);
+		udpmig_tun_tx_free(tx);
+		/* Outside [rto_ns, rto_max_ns]: refused. */
+		c.rto_init_ns = 17 * ms;
+		CU_ASSERT(udpmig_tun_tx_create("ut_tx", &c, SOCKET_ID_ANY) == NULL &&
+			rte_errno == EINVAL);
+	}
 	pools_full();
 }
 
@@ -1687,9 +1706,10 @@ sim_run(const struct sim_conf *c)
 	udpmig_tun_tx_stats_get(tx, &ts);
 	udpmig_tun_rx_stats_get(rx, &rs);
 	printf("\n    %s: %u steps, sent %" PRIu64 ", retransmits %" PRIu64 " (rto rounds %" PRIu64
-	       ", fast rounds %" PRIu64 "), lost %" PRIu64 ", duplicates %" PRIu64 " ",
+	       ", fast rounds %" PRIu64 "), lost %" PRIu64 ", duplicates %" PRIu64
+	       ", srtt %.1f ms, rto %.1f ms ",
 		c->name, steps, ts.sent, ts.retransmits, ts.rto_rounds, ts.fast_rounds, lost,
-		rs.duplicates);
+		rs.duplicates, ts.srtt_ns / 1e6, ts.rto_ns / 1e6);
 	CU_ASSERT(steps < SIM_MAX_STEPS);
 	CU_ASSERT(bounded);
 	CU_ASSERT(order_ok);
