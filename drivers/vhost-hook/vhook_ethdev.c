@@ -477,6 +477,32 @@ static const struct eth_dev_ops vhook_ops = {
 	.xstats_get_names = vhook_xstats_get_names,
 };
 
+/*
+ * A secondary process (dpdk-dumpcap, dpdk-proc-info) only needs to know
+ * the port: its queues, vhost-user state and buffers live in the primary.
+ * What it may ask reads dev_private (shared memory) and nothing else.
+ */
+static const struct eth_dev_ops vhook_secondary_ops = {
+	.dev_infos_get = vhook_dev_infos_get,
+};
+
+static int
+vhook_probe_secondary(struct rte_vdev_device *vdev, const char *name)
+{
+	struct rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
+
+	if (dev == NULL) {
+		VHOOK_LOG(ERR, "%s: secondary process: the primary has no such port", name);
+		return -ENODEV;
+	}
+	dev->dev_ops = &vhook_secondary_ops;
+	dev->device = &vdev->device;
+	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
+	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
+	rte_eth_dev_probing_finish(dev);
+	return 0;
+}
+
 /* --- probe / remove ------------------------------------------------------- */
 
 static int
@@ -518,10 +544,8 @@ vhook_probe(struct rte_vdev_device *vdev)
 	char err[768];
 	int ret;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		VHOOK_LOG(ERR, "%s: secondary processes are not supported", name);
-		return -ENOTSUP;
-	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return vhook_probe_secondary(vdev, name);
 	a = malloc(sizeof(*a));
 	if (a == NULL)
 		return -ENOMEM;
