@@ -163,28 +163,31 @@ static struct slot *free_large;
 static uint32_t nfree_small;
 static uint32_t nfree_large;
 
+/* One line on stderr, "udpmig-impair: <what><tail>", and exit @code. */
+static void __attribute__((noreturn)) vdie(int code, const char *tail, const char *fmt, va_list ap)
+{
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+	exit(code);
+}
+
+/* A bad option or value: exit 2. */
 static void __attribute__((format(printf, 1, 2), noreturn)) usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("; see --help\n", stderr);
-	exit(2);
+	vdie(2, "; see --help\n", fmt, ap);
 }
 
+/* A runtime error: exit 1. */
 static void __attribute__((format(printf, 1, 2), noreturn)) fatal(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
+	vdie(1, "\n", fmt, ap);
 }
 
 static void
