@@ -164,7 +164,8 @@ static uint32_t nfree_small;
 static uint32_t nfree_large;
 
 /* One line on stderr, "udpmig-impair: <what><tail>", and exit @code. */
-static void __attribute__((noreturn)) vdie(int code, const char *tail, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0), noreturn))
+vdie(int code, const char *tail, const char *fmt, va_list ap)
 {
 	fputs(PROG ": ", stderr);
 	vfprintf(stderr, fmt, ap);
