@@ -321,6 +321,10 @@ udpmig_tun_parse(const struct rte_mbuf *m, uint16_t udp_port, struct udpmig_tun_
 	case UDPMIG_TUN_END:
 	case UDPMIG_TUN_ABORT:
 		break;
+	case UDPMIG_TUN_HELLO:
+		if (out->payload_len != 0)
+			return UDPMIG_TUN_E_MALFORMED;
+		break;
 	default:
 		return UDPMIG_TUN_E_MSG;
 	}

@@ -59,11 +59,19 @@ enum {
 	UDPMIG_TUN_ACK = 2, /**< receiver to sender: what arrived */
 	UDPMIG_TUN_END = 3, /**< sender: the stream is complete */
 	UDPMIG_TUN_ABORT = 4, /**< either: drop the channel */
+	/**
+	 * Discovery, no payload; seq carries the VM's MAC (low 48 bits).
+	 * F_WHO: a destination asks its peers which has the VM (the VNI is
+	 * the channel it opened for it); F_HAVE: the source answers on it.
+	 */
+	UDPMIG_TUN_HELLO = 5,
 };
 
 /** Flags. */
 #define UDPMIG_TUN_F_RESUMED  0x01 /**< ACK: the VM runs at the receiver */
 #define UDPMIG_TUN_F_END_SEEN 0x02 /**< ACK: the receiver has the END */
+#define UDPMIG_TUN_F_WHO      0x04 /**< HELLO: who has this VM? */
+#define UDPMIG_TUN_F_HAVE     0x08 /**< HELLO: I have it; the channel is mine */
 
 /** Geneve base header (8 bytes). */
 struct udpmig_geneve_hdr {

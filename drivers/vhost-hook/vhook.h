@@ -92,6 +92,7 @@ enum vhook_ev_kind {
 	VHOOK_EV_DESTROY_DEVICE,
 	VHOOK_EV_LOG_ALL_ON,
 	VHOOK_EV_LOG_ALL_OFF,
+	VHOOK_EV_NEW_CONNECTION,
 };
 
 struct vhook_ev {
@@ -109,6 +110,7 @@ struct vhook_peer {
 	uint8_t key[UDPMIG_TUN_KEY_LEN];
 	uint32_t vni;
 	bool store; /* source: --store-and-forward */
+	bool discover; /* destination: the source is whichever peer answers WHO */
 };
 
 /* One VM's tunnel channel; the control thread's (under vhook_global.lock). */
@@ -124,6 +126,8 @@ struct vhook_chan {
 	bool ack_due; /* destination: something arrived since the last ack */
 	bool mac_ok; /* path.dst_mac is known */
 	bool store; /* source: stream only once the VM runs at the peer */
+	bool discover; /* destination: no source yet; asks the peers (HELLO WHO) */
+	uint64_t who_ns; /* destination: last WHO sent */
 	struct udpmig_tun_path path;
 	struct udpmig_tun_msg id; /* vni, session */
 	uint8_t key[UDPMIG_TUN_KEY_LEN];
@@ -138,6 +142,7 @@ struct vhook_chan {
 	/* counters */
 	uint64_t tx_data, tx_ctl, rx_data, rx_ctl, dup, oow, nomem, unsent, untunnelable, dropped;
 	uint64_t rx_resumed; /* source: acks saying the VM runs at the peer */
+	uint64_t who_sent; /* destination: WHO messages sent to the peers */
 	/* The sender's and receiver's counters when the channel closed. */
 	bool tx_closed, rx_closed;
 	struct udpmig_tun_tx_stats tx_final;
@@ -258,6 +263,10 @@ void vhook_tun_announce(struct vhook_port *p);
 bool vhook_tun_poll(uint64_t now_ns);
 bool vhook_tun_active(void);
 int vhook_tun_inband(struct vhook_port *p, char *err, size_t errlen);
+int vhook_tun_peer_set(int argc, const char *argv[], bool add, char *err, size_t errlen);
+void vhook_tun_peers_json(FILE *f);
+unsigned int vhook_tun_peer_count(void);
+bool vhook_tun_discovering(const struct vhook_port *p);
 void vhook_tun_inband_release(struct vhook_port *p);
 uint16_t vhook_tun_inject_pull(struct vhook_port *p, struct rte_mbuf **pkts, uint16_t n,
 	struct rte_mempool *mp, bool *hold);

@@ -265,6 +265,22 @@ out:
 	pthread_mutex_unlock(&vhook_global.lock);
 }
 
+/* peer-add ADDR --key HEX, peer-del ADDR: aux is 1 for add. */
+static void
+cmd_peer(struct udpmig_ctl_conn *c, int argc, const char *argv[], void *aux)
+{
+	char err[160];
+	int ret;
+
+	pthread_mutex_lock(&vhook_global.lock);
+	ret = vhook_tun_peer_set(argc, argv, aux != NULL, err, sizeof(err));
+	if (ret < 0)
+		udpmig_ctl_reply_error(c, "%s: %s", argv[0], err);
+	else
+		reply_with(c, NULL, dump_status);
+	pthread_mutex_unlock(&vhook_global.lock);
+}
+
 int
 vhook_cmd_register(struct udpmig_ctl_server *srv)
 {
@@ -284,11 +300,14 @@ vhook_cmd_register(struct udpmig_ctl_server *srv)
 		{ "migrate-offline",
 			"migrate-offline VM [--to ADDR --key HEX [--vni N] [--store-and-forward]]",
 			1, 8, cmd_migrate, UDPMIG_MIG_E_OFFLINE },
-		{ "migrate-expect", "migrate-expect VM --from ADDR --key HEX [--vni N]", 5, 7,
+		{ "migrate-expect", "migrate-expect VM [--from ADDR --key HEX] [--vni N]", 1, 7,
 			cmd_migrate, UDPMIG_MIG_E_EXPECT },
 		{ "migrate-resumed", "migrate-resumed VM", 1, 1, cmd_migrate,
 			UDPMIG_MIG_E_RESUMED_LOCAL },
 		{ "migrate-abort", "migrate-abort VM", 1, 1, cmd_migrate, UDPMIG_MIG_E_ABORT },
+		/* aux: 1 add, 0 delete */
+		{ "peer-add", "peer-add ADDR --key HEX", 3, 3, cmd_peer, 1 },
+		{ "peer-del", "peer-del ADDR", 1, 1, cmd_peer, 0 },
 	};
 	unsigned int i;
 	int ret;

@@ -336,11 +336,30 @@ handle_event(const struct vhook_ev *ev)
 			vhook_mig_event(p, UDPMIG_MIG_E_OFFLINE, "rings stopped", NULL);
 		break;
 	case VHOOK_EV_NEW_DEVICE:
-		if (st == UDPMIG_MIG_S_SRC_OFFLINE)
+		if (st == UDPMIG_MIG_S_SRC_OFFLINE) {
 			vhook_mig_event(p, UDPMIG_MIG_E_ABORT, "rings restarted here", NULL);
-		else if (st == UDPMIG_MIG_S_DST_EXPECTING)
+		} else if (st == UDPMIG_MIG_S_DST_EXPECTING) {
+			bool nobody = vhook_tun_discovering(p);
+
 			vhook_mig_event(p, UDPMIG_MIG_E_RESUMED_LOCAL,
 				"the expected VM's rings started", NULL);
+			/* No peer has the VM: a fresh boot, not a migration. Live
+			 * packets held since the connection go to it at once. */
+			if (nobody && p->mig.state == UDPMIG_MIG_S_DST_DRAINING)
+				vhook_mig_event(p, UDPMIG_MIG_E_END_RECEIVED,
+					"no peer has the VM: not a migration", NULL);
+		}
+		break;
+	case VHOOK_EV_NEW_CONNECTION:
+		/* With peers to ask: maybe an incoming migration (see vhook_vhost.c). */
+		if (st == UDPMIG_MIG_S_IDLE && !p->attached && vhook_tun_peer_count() > 0 &&
+			!p->chan.open) {
+			memset(&p->peer, 0, sizeof(p->peer));
+			p->peer.discover = true;
+			if (vhook_tun_open(p, false) == 0)
+				vhook_mig_event(p, UDPMIG_MIG_E_EXPECT,
+					"a front-end connected: asking the peers", NULL);
+		}
 		break;
 	}
 }

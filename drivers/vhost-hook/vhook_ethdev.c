@@ -49,6 +49,12 @@ RTE_LOG_REGISTER(vhook_logtype, pmd.net.vhook, NOTICE);
 #define VHOOK_ARG_CTL_GROUP       "ctl-group"
 #define VHOOK_ARG_TUNNEL_IP       "tunnel-ip"
 #define VHOOK_ARG_TUNNEL_PORT     "tunnel-port"
+/*
+ * The same as mac=: ethdev's port iterator (RTE_ETH_FOREACH_MATCHING_DEV,
+ * which Open vSwitch uses to find the port a dpdk-devargs string created)
+ * reads a mac= in the devargs as the port's own MAC, never ours.
+ */
+#define VHOOK_ARG_VM_MAC "vm-mac"
 
 static const char *const valid_args[] = {
 	VHOOK_ARG_IFACE,
@@ -71,6 +77,7 @@ static const char *const valid_args[] = {
 	VHOOK_ARG_CTL_GROUP,
 	VHOOK_ARG_TUNNEL_IP,
 	VHOOK_ARG_TUNNEL_PORT,
+	VHOOK_ARG_VM_MAC,
 	NULL,
 };
 
@@ -172,9 +179,14 @@ parse_one(struct vhook_args *a, const char *key, const char *v, char *err, size_
 		}
 	} else {
 		/* The VM's own settings: the lib parses and names them. */
-		int ret = udpmig_vm_conf_set(
-			&a->vm, strcmp(key, VHOOK_ARG_VM) == 0 ? "name" : key, v, err, errlen);
+		const char *k = key;
+		int ret;
 
+		if (strcmp(key, VHOOK_ARG_VM) == 0)
+			k = "name";
+		else if (strcmp(key, VHOOK_ARG_VM_MAC) == 0)
+			k = VHOOK_ARG_MAC;
+		ret = udpmig_vm_conf_set(&a->vm, k, v, err, errlen);
 		if (ret < 0 && strcmp(key, VHOOK_ARG_VM) == 0)
 			snprintf(err, errlen, "vm=%s: expected a name of 1..%u of [A-Za-z0-9_.-]",
 				v, UDPMIG_VM_NAMESIZE - 1);
@@ -655,4 +667,5 @@ RTE_PMD_REGISTER_PARAM_STRING(net_vhook,
 	"ctl=<socket path|none> "
 	"ctl-group=<group> "
 	"tunnel-ip=<this host's tunnel address> "
-	"tunnel-port=<UDP port>");
+	"tunnel-port=<UDP port> "
+	"vm-mac=<VM MAC, as mac=>");

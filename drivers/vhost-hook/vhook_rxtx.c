@@ -2,13 +2,15 @@
 /*
  * net_vhook burst functions. A plain vhost-user port in DIRECT mode; in
  * INTERCEPT mode tx stamps the packets and hands them to the VM's
- * buffer. No locks, no allocation, no logs: every outcome is a counter.
+ * buffer. No locks, no logs, no allocation but from the application's rx pool:
+ * every outcome is a counter.
  *
  * Each burst runs between two increments of its queue's epoch (odd while
  * inside). destroy_device and mode changes wait for a queue to leave the
  * burst it is in (vhook_quiesce()), which is what lets them take the
  * virtqueue away without a lock on the datapath.
  */
+#include <ethdev_driver.h>
 #include <rte_common.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
@@ -43,14 +45,34 @@ vhook_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	/* tunnel-ip: what the tunnel sends goes up this port (queue 0 only:
 	 * the tunnel's out ring has one consumer). */
 	if (unlikely(p->tun_endpoint) && rxq->qid == 0 && got < n) {
-		uint16_t k = rte_pmd_vhook_tun_output(pkts + got, n - got);
+		uint16_t k = rte_pmd_vhook_tun_output(pkts + got, n - got), j = got;
 
 		for (i = got; i < got + k; i++) {
-			pkts[i]->port = rxq->port_id;
-			rxq->stats.bytes += pkts[i]->pkt_len;
+			struct rte_mbuf *m = pkts[i];
+
+			/*
+			 * The tunnel's mbufs come from the driver's pools. An
+			 * application may need what it receives to come from
+			 * the pool it gave this queue (Open vSwitch keeps its
+			 * per-packet state in that pool's private area, and
+			 * frees a foreign mbuf with free()): copy them there.
+			 */
+			if (m->pool != rxq->mp && rxq->mp != NULL) {
+				struct rte_mbuf *c = rte_pktmbuf_copy(m, rxq->mp, 0, UINT32_MAX);
+
+				rte_pktmbuf_free(m);
+				if (c == NULL) {
+					p->eth_dev->data->rx_mbuf_alloc_failed++;
+					continue;
+				}
+				m = c;
+			}
+			m->port = rxq->port_id;
+			rxq->stats.bytes += m->pkt_len;
+			pkts[j++] = m;
 		}
-		rxq->stats.pkts += k;
-		got += k;
+		rxq->stats.pkts += j - got;
+		got = j;
 	}
 	if (likely(__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE))) {
 		uint16_t first = got;

@@ -50,6 +50,8 @@
  * (its window full of retained packets), and a lost ack is not fatal. */
 #define ACK_KEEPALIVE_NS (20 * 1000 * 1000ull)
 #define ARP_ENTRIES      16
+#define PEERS_MAX        16
+#define WHO_RETRY_NS     (100 * 1000 * 1000ull)
 /* The largest inner frame a tunnel mbuf takes: its data room less the outer headers. */
 #define TUN_MAX_INNER                                                                             \
 	(RTE_MBUF_DEFAULT_DATAROOM - sizeof(struct rte_ether_hdr) - sizeof(struct rte_ipv6_hdr) - \
@@ -70,6 +72,13 @@ static struct {
 	unsigned int arp_next;
 	bool active; /* a channel has packets in flight: poll often */
 	struct vhook_port *inband; /* the port whose tunnel-ip is the endpoint, or NULL */
+	/* Switches this one may migrate VMs with (peer-add), and their keys. */
+	struct {
+		bool used;
+		uint8_t ip[16];
+		uint8_t key[UDPMIG_TUN_KEY_LEN];
+	} peers[PEERS_MAX];
+	uint64_t who_in, who_unmatched, bound;
 	/* counters */
 	uint64_t in_full, out_full, not_ours, malformed, bad_option, bad_msg, bad_tag, unknown,
 		arp_in, arp_out, nomem;
@@ -583,14 +592,14 @@ vhook_tun_open(struct vhook_port *p, bool source)
 
 	if (c->open)
 		return 0;
-	if (!p->peer.set)
+	if (!p->peer.set && !p->peer.discover)
 		return 0; /* a local-only migration: offline, then abort or drop */
 	if (!tun.configured) {
 		VHOOK_LOG(WARNING, "%s: no tunnel endpoint in this process: migration stays local",
 			p->args.vm.name);
 		return -ENOTCONN;
 	}
-	if (p->peer.family != tun.ep.family) {
+	if (p->peer.set && p->peer.family != tun.ep.family) {
 		VHOOK_LOG(WARNING, "%s: peer and local tunnel endpoint differ in address family",
 			p->args.vm.name);
 		return -EAFNOSUPPORT;
@@ -611,7 +620,8 @@ vhook_tun_open(struct vhook_port *p, bool source)
 	c->id.vni = p->peer.vni != 0 ? p->peer.vni : vni_of(p->args.vm.name);
 	c->store = source && p->peer.store;
 	memcpy(c->key, p->peer.key, sizeof(c->key));
-	c->mac_ok = arp_lookup(p->peer.ip, &c->path.dst_mac);
+	c->discover = !source && !p->peer.set;
+	c->mac_ok = !c->discover && arp_lookup(p->peer.ip, &c->path.dst_mac);
 	snprintf(name, sizeof(name), "vhook_tun_%u", p->slot);
 	/*
 	 * What the channel holds (the sender's window, the receiver's window
@@ -657,8 +667,9 @@ vhook_tun_open(struct vhook_port *p, bool source)
 	c->open = true;
 	VHOOK_LOG(NOTICE, "%s: channel %06x %s %s", p->args.vm.name, c->id.vni,
 		source ? "to" : "from",
-		inet_ntop(c->path.family, c->path.dst_ip, (char[INET6_ADDRSTRLEN]){ 0 },
-			INET6_ADDRSTRLEN));
+		c->discover ? "whichever peer has the VM" :
+			      inet_ntop(c->path.family, c->path.dst_ip,
+				      (char[INET6_ADDRSTRLEN]){ 0 }, INET6_ADDRSTRLEN));
 	return 0;
 }
 
@@ -771,6 +782,216 @@ vhook_tun_announce(struct vhook_port *p)
 
 /* --- receiving (control thread) ------------------------------------------- */
 
+/* --- peers and discovery --------------------------------------------------- */
+
+static int hexkey(const char *s, uint8_t *key);
+
+static int
+peer_find(const uint8_t *ip)
+{
+	unsigned int i;
+
+	for (i = 0; i < PEERS_MAX; i++)
+		if (tun.peers[i].used && memcmp(tun.peers[i].ip, ip, ip_len()) == 0)
+			return (int)i;
+	return -1;
+}
+
+unsigned int
+vhook_tun_peer_count(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < PEERS_MAX; i++)
+		n += tun.peers[i].used;
+	return n;
+}
+
+/* peer-add ADDR --key HEX | peer-del ADDR; under the lock. */
+int
+vhook_tun_peer_set(int argc, const char *argv[], bool add, char *err, size_t errlen)
+{
+	uint8_t ip[16] = { 0 }, key[UDPMIG_TUN_KEY_LEN];
+	int family, k;
+
+	if (!tun.configured) {
+		snprintf(err, errlen,
+			"no tunnel endpoint in this process (--tunnel-ip or tunnel-ip=)");
+		return -ENOTCONN;
+	}
+	family = inet_pton(AF_INET, argv[1], ip) == 1 ? AF_INET :
+		inet_pton(AF_INET6, argv[1], ip) == 1 ? AF_INET6 :
+							0;
+	if (family == 0 || family != tun.ep.family) {
+		snprintf(err, errlen, "%s: expected an %s address, like the endpoint's", argv[1],
+			tun.ep.family == AF_INET ? "IPv4" : "IPv6");
+		return -EINVAL;
+	}
+	k = peer_find(ip);
+	if (!add) {
+		if (argc != 2) {
+			snprintf(err, errlen, "usage: peer-del ADDR");
+			return -EINVAL;
+		}
+		if (k < 0) {
+			snprintf(err, errlen, "%s is not a peer", argv[1]);
+			return -ENOENT;
+		}
+		memset(&tun.peers[k], 0, sizeof(tun.peers[k]));
+		return 0;
+	}
+	if (argc != 4 || strcmp(argv[2], "--key") != 0 || hexkey(argv[3], key) != 0) {
+		snprintf(err, errlen, "usage: peer-add ADDR --key HEX (%d hex digits)",
+			2 * UDPMIG_TUN_KEY_LEN);
+		return -EINVAL;
+	}
+	if (k < 0) {
+		for (k = 0; k < PEERS_MAX && tun.peers[k].used; k++)
+			;
+		if (k == PEERS_MAX) {
+			snprintf(err, errlen, "%d peers already", PEERS_MAX);
+			return -ENOSPC;
+		}
+	}
+	tun.peers[k].used = true;
+	memcpy(tun.peers[k].ip, ip, sizeof(ip));
+	memcpy(tun.peers[k].key, key, sizeof(key));
+	return 0;
+}
+
+void
+vhook_tun_peers_json(FILE *f)
+{
+	char ip[INET6_ADDRSTRLEN];
+	unsigned int i, n = 0;
+
+	fputc('[', f);
+	for (i = 0; i < PEERS_MAX; i++)
+		if (tun.peers[i].used)
+			fprintf(f, "%s\"%s\"", n++ ? "," : "",
+				inet_ntop(tun.ep.family, tun.peers[i].ip, ip, sizeof(ip)));
+	fputc(']', f);
+}
+
+bool
+vhook_tun_discovering(const struct vhook_port *p)
+{
+	return p->chan.open && p->chan.discover;
+}
+
+static uint64_t
+mac_u64(const struct rte_ether_addr *m)
+{
+	uint64_t v = 0;
+	unsigned int i;
+
+	for (i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		v = v << 8 | m->addr_bytes[i];
+	return v;
+}
+
+/* Destination, discovering: ask every peer which has the VM. */
+static void
+who_send(struct vhook_port *p)
+{
+	struct vhook_chan *c = &p->chan;
+	struct udpmig_tun_msg msg = c->id;
+	unsigned int i;
+
+	msg.type = UDPMIG_TUN_HELLO;
+	msg.flags = UDPMIG_TUN_F_WHO;
+	msg.seq = mac_u64(&p->args.vm.mac);
+	for (i = 0; i < PEERS_MAX; i++) {
+		struct udpmig_tun_path path = c->path;
+		struct rte_mbuf *m;
+
+		if (!tun.peers[i].used)
+			continue;
+		memcpy(path.dst_ip, tun.peers[i].ip, 16);
+		if (!arp_lookup(path.dst_ip, &path.dst_mac)) {
+			if (tun.ep.family == AF_INET) {
+				uint32_t a;
+
+				memcpy(&a, path.dst_ip, 4);
+				arp_send(RTE_ARP_OP_REQUEST, NULL, a);
+			} else {
+				nd_send(ND_SOLICIT, path.dst_ip, NULL, NULL);
+			}
+			continue;
+		}
+		m = udpmig_tun_encap(tun.mp, &path, &msg, NULL, NULL, 0, tun.peers[i].key);
+		if (m == NULL) {
+			c->nomem++;
+			continue;
+		}
+		c->who_sent++;
+		out_burst(&m, 1);
+	}
+}
+
+/* The peer an authentic packet came from, by its outer source address. */
+static int
+peer_of(const struct udpmig_tun_parsed *tp)
+{
+	return tp->family == tun.ep.family ? peer_find(tp->src_ip) : -1;
+}
+
+/*
+ * Source: a peer asks who has the VM with this MAC. A VM of ours that is
+ * migrating (PRECOPY or OFFLINE) with no channel yet takes the asker as
+ * its destination, with the asker's VNI and that peer's key, and answers
+ * HAVE on the channel (again, if the answer was lost).
+ */
+static void
+hello_who(struct rte_mbuf *m, const struct udpmig_tun_parsed *tp, uint64_t now)
+{
+	struct vhook_port *p = NULL;
+	struct vhook_chan *c;
+	uint32_t s;
+	int k = peer_of(tp);
+
+	if (k < 0 || !udpmig_tun_verify(m, tp, tun.peers[k].key)) {
+		tun.bad_tag++;
+		return;
+	}
+	tun.who_in++;
+	for (s = 0; s < RTE_DIM(vhook_global.ports) && p == NULL; s++)
+		if (vhook_global.ports[s] != NULL &&
+			mac_u64(&vhook_global.ports[s]->args.vm.mac) == tp->msg.seq)
+			p = vhook_global.ports[s];
+	if (p == NULL ||
+		(p->mig.state != UDPMIG_MIG_S_SRC_PRECOPY &&
+			p->mig.state != UDPMIG_MIG_S_SRC_OFFLINE)) {
+		tun.who_unmatched++;
+		return;
+	}
+	c = &p->chan;
+	if (!c->open) {
+		memset(&p->peer, 0, sizeof(p->peer));
+		p->peer.set = true;
+		p->peer.family = tun.ep.family;
+		memcpy(p->peer.ip, tp->src_ip, 16);
+		memcpy(p->peer.key, tun.peers[k].key, sizeof(p->peer.key));
+		p->peer.vni = tp->msg.vni;
+		if (vhook_tun_open(p, true) != 0)
+			return;
+		c->path.dst_mac = tp->src_mac;
+		c->mac_ok = true;
+		/* OFFLINE already: what the VM's buffer holds goes now. */
+		c->streaming = p->mig.state == UDPMIG_MIG_S_SRC_OFFLINE;
+		VHOOK_LOG(NOTICE, "%s: peer %s expects the VM (state %s): channel %06x",
+			p->args.vm.name,
+			inet_ntop(tun.ep.family, tp->src_ip, (char[INET6_ADDRSTRLEN]){ 0 },
+				INET6_ADDRSTRLEN),
+			udpmig_mig_state_name(p->mig.state), c->id.vni);
+	} else if (c->id.vni != tp->msg.vni || memcmp(c->path.dst_ip, tp->src_ip, ip_len()) != 0) {
+		tun.who_unmatched++; /* another peer's question: ours is settled */
+		return;
+	}
+	RTE_SET_USED(now);
+	chan_send_ctl(p, UDPMIG_TUN_HELLO, UDPMIG_TUN_F_HAVE, tp->msg.seq);
+}
+
 static struct vhook_port *
 port_by_vni(uint32_t vni)
 {
@@ -827,13 +1048,37 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 		tun.malformed++;
 		goto free;
 	}
+	if (tp.msg.type == UDPMIG_TUN_HELLO && (tp.msg.flags & UDPMIG_TUN_F_WHO)) {
+		hello_who(m, &tp, now);
+		goto free;
+	}
 	p = port_by_vni(tp.msg.vni);
 	if (p == NULL) {
 		tun.unknown++;
 		goto free;
 	}
 	c = &p->chan;
-	if (!udpmig_tun_verify(m, &tp, c->key) || tp.msg.session != c->id.session) {
+	if (c->discover) {
+		/* The first authentic word from a peer on our VNI: that is the source. */
+		int k = peer_of(&tp);
+
+		if (k < 0 || !udpmig_tun_verify(m, &tp, tun.peers[k].key) ||
+			tp.msg.session != c->id.session) {
+			tun.bad_tag++;
+			goto free;
+		}
+		memcpy(c->key, tun.peers[k].key, sizeof(c->key));
+		memcpy(c->path.dst_ip, tp.src_ip, 16);
+		c->path.dst_mac = tp.src_mac;
+		c->mac_ok = true;
+		c->discover = false;
+		c->ack_due = true;
+		tun.bound++;
+		VHOOK_LOG(NOTICE, "%s: channel %06x: the VM comes from %s", p->args.vm.name,
+			c->id.vni,
+			inet_ntop(tun.ep.family, tp.src_ip, (char[INET6_ADDRSTRLEN]){ 0 },
+				INET6_ADDRSTRLEN));
+	} else if (!udpmig_tun_verify(m, &tp, c->key) || tp.msg.session != c->id.session) {
 		tun.bad_tag++;
 		goto free;
 	}
@@ -922,6 +1167,9 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 	case UDPMIG_TUN_ABORT:
 		c->rx_ctl++;
 		vhook_mig_event(p, UDPMIG_MIG_E_PEER_ABORT, "source aborted", NULL);
+		break;
+	case UDPMIG_TUN_HELLO:
+		c->rx_ctl++; /* HAVE: the source is bound (above) */
 		break;
 	default:
 		tun.bad_msg++;
@@ -1063,6 +1311,13 @@ dst_poll(struct vhook_port *p, uint64_t now)
 	struct rte_mbuf *pk[TUN_BURST];
 	uint32_t n;
 
+	if (c->discover) {
+		if (now - c->who_ns >= WHO_RETRY_NS) {
+			who_send(p);
+			c->who_ns = now;
+		}
+		return false;
+	}
 	chan_resolve(c, now);
 	n = udpmig_tun_rx_pull(c->rx, pk, TUN_BURST);
 	if (n > 0) {
@@ -1250,10 +1505,12 @@ vhook_tun_parse_peer(struct vhook_peer *peer, int argc, const char *argv[], int 
 		snprintf(err, errlen, "--store-and-forward needs --to ADDR --key HEX");
 		return -EINVAL;
 	}
-	if (dest && !peer->set) {
-		snprintf(err, errlen, "migrate-expect needs --from ADDR --key HEX");
+	if (dest && !peer->set && vhook_tun_peer_count() == 0) {
+		snprintf(err, errlen,
+			"migrate-expect needs --from ADDR --key HEX, or peers to ask (peer-add)");
 		return -EINVAL;
 	}
+	peer->discover = dest && !peer->set;
 	return 0;
 }
 
@@ -1273,12 +1530,14 @@ vhook_tun_dump_json(const struct vhook_port *p, FILE *f)
 		",\"control_received\":%" PRIu64 ",\"duplicates\":%" PRIu64
 		",\"out_of_window\":%" PRIu64 ",\"no_mbuf\":%" PRIu64 ",\"out_ring_full\":%" PRIu64
 		",\"untunnelable\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"acks_resumed\":%" PRIu64
-		",\"store_and_forward\":%s,\"streaming\":%s,\"data_span_us\":%" PRIu64,
+		",\"store_and_forward\":%s,\"streaming\":%s,\"data_span_us\":%" PRIu64
+		",\"discovering\":%s,\"who_sent\":%" PRIu64,
 		c->open ? "true" : "false", c->source ? "source" : "destination", c->id.vni, ip,
 		c->mac_ok ? "true" : "false", c->tx_data, c->tx_ctl, c->rx_data, c->rx_ctl, c->dup,
 		c->oow, c->nomem, c->unsent, c->untunnelable, c->dropped, c->rx_resumed,
 		c->store ? "true" : "false", c->streaming ? "true" : "false",
-		(c->data_last_ns - c->data_first_ns) / 1000);
+		(c->data_last_ns - c->data_first_ns) / 1000, c->discover ? "true" : "false",
+		c->who_sent);
 	/* A closed channel shows its last figures, with nothing held. */
 	if (c->tx != NULL || c->tx_closed) {
 		struct udpmig_tun_tx_stats st = c->tx_final;
@@ -1326,9 +1585,13 @@ vhook_tun_dump_global_json(FILE *f)
 		",\"out_ring_full\":%" PRIu64 ",\"not_tunnel\":%" PRIu64 ",\"malformed\":%" PRIu64
 		",\"bad_option\":%" PRIu64 ",\"bad_message\":%" PRIu64 ",\"bad_tag\":%" PRIu64
 		",\"unknown_channel\":%" PRIu64 ",\"arp_in\":%" PRIu64 ",\"arp_out\":%" PRIu64
-		",\"no_mbuf\":%" PRIu64 "}",
+		",\"no_mbuf\":%" PRIu64 ",\"who_received\":%" PRIu64 ",\"who_unmatched\":%" PRIu64
+		",\"channels_discovered\":%" PRIu64 ",\"in_band\":%s,\"peers\":",
 		ip, tun.configured ? tun.ep.udp_port : 0,
 		__atomic_load_n(&tun.in_full, __ATOMIC_RELAXED), tun.out_full, tun.not_ours,
 		tun.malformed, tun.bad_option, tun.bad_msg, tun.bad_tag, tun.unknown, tun.arp_in,
-		tun.arp_out, tun.nomem);
+		tun.arp_out, tun.nomem, tun.who_in, tun.who_unmatched, tun.bound,
+		tun.inband != NULL ? "true" : "false");
+	vhook_tun_peers_json(f);
+	fputc('}', f);
 }

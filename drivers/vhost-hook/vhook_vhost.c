@@ -158,10 +158,22 @@ vhook_vring_state_changed(int vid, uint16_t vring, int enable)
 	return 0;
 }
 
+/*
+ * A front-end connected. For an idle VM with no device this may be the
+ * incoming QEMU of a migration, which connects when it starts and starts
+ * the rings only after the migration (MIGRATION-EVENTS.md §1).
+ */
 static int
 vhook_new_connection(int vid)
 {
+	struct vhook_port *p;
+
 	VHOOK_LOG(DEBUG, "device %d: connection", vid);
+	pthread_mutex_lock(&vhook_global.lock);
+	p = port_of_vid(vid);
+	if (p != NULL)
+		vhook_ev_post(p, VHOOK_EV_NEW_CONNECTION);
+	pthread_mutex_unlock(&vhook_global.lock);
 	return 0;
 }
 

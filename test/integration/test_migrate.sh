@@ -29,6 +29,9 @@
 # MIG_MODE=lcore is udpmig with the migration work on a switch lcore of
 # its own (udpmig-switch --migration-lcore) instead of the driver's thread.
 # MIG_MODE=inband is udpmig with MIG_TUNNEL_LINK=inband (below).
+# MIG_MODE=discover: the switches know each other (peer-add, once), and
+# no migration command names a peer: B expects the VM from whichever peer
+# has it (HELLO WHO), A answers because its VM is migrating.
 # MIG_MODE=store is udpmig with --store-and-forward: A sends B nothing
 # while the VM is offline, and everything once B says it resumed there.
 # MIG_MODE=baseline runs the same move with no udpmig command: what a stock
@@ -61,7 +64,8 @@ case $MODE in udpmig | store | baseline | abort | forge | isolate) ;;
 ipv6) MODE=udpmig TUN_A=fd00:78::11 TUN_B=fd00:78::12 ;;
 lcore) MODE=udpmig MIG_LCORE=1 ;;
 inband) MODE=udpmig MIG_TUNNEL_LINK=inband ;;
-*) it_fatal "MIG_MODE must be udpmig, ipv6, lcore, inband, store, baseline, abort, forge or isolate, not '$MODE'" ;;
+discover) MODE=udpmig DISCOVER=1 ;;
+*) it_fatal "MIG_MODE must be udpmig, ipv6, lcore, inband, discover, store, baseline, abort, forge or isolate, not '$MODE'" ;;
 esac
 RATE=${MIG_RATE:-5000}
 N=${MIG_COUNT:-30000}
@@ -291,7 +295,18 @@ fi
 FORGE=${UDPMIG_SOURCE:-$(dirname "$0")/../..}/test/tools/udpmig-forge.py
 forge() { ip netns exec "${T}s" python3 "$FORGE" --to 10.78.0.12 "$@"; }
 
-if [ "$MODE" != baseline ]; then
+if [ -n "${DISCOVER:-}" ]; then
+	check "A knows B as a peer" ctl a peer-add "$TUN_B" --key "$KEY"
+	check "B knows A as a peer" ctl b peer-add "$TUN_A" --key "$KEY"
+	check "B expects the VM from whichever peer has it" ctl b migrate-expect vm1
+	check_eq "... and is asking" "$(vmfield b "['tunnel']['discovering']")" True
+	check "A starts the migration, naming no peer" ctl a migrate-start vm1
+	bound() { [ "$(vmfield a "['tunnel']['peer']")" = "$TUN_B" ]; }
+	check "A answered B's question: its channel goes to B" it__retry 10 bound
+	check_eq "B knows where the VM comes from" "$(vmfield b "['tunnel']['peer']")" "$TUN_A"
+	check "A takes the VM offline" ctl a migrate-offline vm1
+	check "the guest on A has read its ring" drained g1 "$IT_DIR/g1.json"
+elif [ "$MODE" != baseline ]; then
 	check "B expects the VM" ctl b migrate-expect vm1 --from "$TUN_A" --key "$KEY"
 	VNI=$(vmfield b "['tunnel']['vni']")
 	if [ "$MODE" = forge ]; then
@@ -397,6 +412,20 @@ if [ -n "${MIG_NETEM:-}" ]; then
 fi
 check "the blackout shows in the guest's timeline (a gap >= ${BLACKOUT_MS} ms)" \
 	python3 -c "import sys; sys.exit(0 if $(it_json "$R" max_gap_ms) >= $BLACKOUT_MS else 1)"
+if [ -n "${DISCOVER:-}" ]; then
+	# A fresh guest where peers are known but nothing migrates: A asks its
+	# peers (the connection could be an incoming migration), nobody has the
+	# VM, and it runs at once instead of waiting for a source.
+	it_eal g3
+	it_bg g3 "$GUEST" "${IT_EAL[@]}" --vdev "$(it_virtio "$IT_DIR/a.sock" "mac=$VM_MAC")" -- \
+		--report "$IT_DIR/g3.json" --ready "$IT_DIR/g3.ready"
+	check "a fresh guest on A: A asks its peers" \
+		it_wait_log swa "a front-end connected: asking the peers" 60
+	check "... nobody has the VM: it runs at once, nothing held" \
+		it_wait_log swa "DST_DRAINING -> IDLE on (DRAINED|END_RECEIVED)" 60
+	check_eq "... and A's port is idle" "$(vmfield a "['migration']['state']")" IDLE
+	it_stop g3 10
+fi
 if [ -n "${MIG_SUMMARY:-}" ]; then
 	python3 - "$R" "$IT_DIR/send.json" "$MIG_SUMMARY" "$MODE" "$RATE" "$BLACKOUT_MS" <<'EOF'
 import json, sys

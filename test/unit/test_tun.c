@@ -528,7 +528,7 @@ test_roundtrip_control(void)
 	for (f = 0; f < RTE_DIM(fams); f++) {
 		struct udpmig_tun_path path = path_of(fams[f]);
 		struct layout l = layout_of(fams[f]);
-		uint8_t types[] = { UDPMIG_TUN_END, UDPMIG_TUN_ABORT };
+		uint8_t types[] = { UDPMIG_TUN_END, UDPMIG_TUN_ABORT, UDPMIG_TUN_HELLO };
 
 		for (c = 0; c < RTE_DIM(counts); c++) {
 			struct udpmig_tun_msg msg = msg_of(UDPMIG_TUN_ACK,
@@ -994,9 +994,9 @@ test_parse_options(void)
 		fix_outer(c, clen);
 		CU_ASSERT(parse_bytes(c, clen, &p, NULL) == UDPMIG_TUN_OK);
 		CU_ASSERT(p.tag_off == l.tag && p.payload_off == l.pay + 8);
-		/* Message types: 0, 5, 9, 255. */
+		/* Message types: 0, 6, 9, 255. */
 		for (k = 0; k < 4; k++) {
-			static const uint8_t bad[] = { 0, 5, 9, 255 };
+			static const uint8_t bad[] = { 0, 6, 9, 255 };
 
 			memcpy(c, b, len);
 			c[l.opt + 4] = bad[k];
@@ -1823,8 +1823,8 @@ reg(int argc, char **argv)
 		CU_add_test(s, "encap: no room, no mbuf", test_encap_no_room) == NULL ||
 		CU_add_test(s, "codec: DATA round trip, IPv4 and IPv6", test_roundtrip_data) ==
 			NULL ||
-		CU_add_test(s, "codec: ACK, END, ABORT round trip", test_roundtrip_control) ==
-			NULL ||
+		CU_add_test(s, "codec: ACK, END, ABORT, HELLO round trip",
+			test_roundtrip_control) == NULL ||
 		CU_add_test(s, "codec: sack_read drops malformed ranges",
 			test_sack_read_drops_malformed) == NULL ||
 		CU_add_test(s, "auth: every byte flipped", test_auth_every_byte) == NULL ||
