@@ -205,6 +205,7 @@ struct vhook_port {
 	uint64_t aborts; /* times the held packets went back to the local guest */
 	uint64_t inject_full; /* injector found the virtqueue full */
 	uint64_t announces; /* RARPs handed up for the VM */
+	uint64_t announce_ns; /* when the broadcast RARP goes up (after the learning frame) */
 	uint64_t inject_nomem; /* injector found no mbuf to rebuild a tier-2 packet */
 
 	struct vhook_queue *rxq[VHOOK_MAX_QUEUES];
@@ -260,6 +261,7 @@ void vhook_tun_release(struct vhook_port *p);
 void vhook_tun_drop(struct vhook_port *p);
 void vhook_tun_send(struct vhook_port *p, uint8_t type);
 void vhook_tun_announce(struct vhook_port *p);
+void vhook_tun_announce_poll(struct vhook_port *p, uint64_t now_ns);
 bool vhook_tun_poll(uint64_t now_ns);
 bool vhook_tun_active(void);
 int vhook_tun_inband(struct vhook_port *p, char *err, size_t errlen);

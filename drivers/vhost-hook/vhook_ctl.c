@@ -336,7 +336,13 @@ handle_event(const struct vhook_ev *ev)
 			vhook_mig_event(p, UDPMIG_MIG_E_OFFLINE, "rings stopped", NULL);
 		break;
 	case VHOOK_EV_NEW_DEVICE:
-		if (st == UDPMIG_MIG_S_SRC_OFFLINE) {
+		if (st == UDPMIG_MIG_S_IDLE && vhook_tun_discovering(p)) {
+			/* Asked at connection, nobody had the VM: it booted here. */
+			vhook_tun_close(p);
+			vhook_tun_drop(p);
+			VHOOK_LOG(
+				NOTICE, "%s: no peer has the VM: not a migration", p->args.vm.name);
+		} else if (st == UDPMIG_MIG_S_SRC_OFFLINE) {
 			vhook_mig_event(p, UDPMIG_MIG_E_ABORT, "rings restarted here", NULL);
 		} else if (st == UDPMIG_MIG_S_DST_EXPECTING) {
 			bool nobody = vhook_tun_discovering(p);
@@ -351,14 +357,19 @@ handle_event(const struct vhook_ev *ev)
 		}
 		break;
 	case VHOOK_EV_NEW_CONNECTION:
-		/* With peers to ask: maybe an incoming migration (see vhook_vhost.c). */
+		/*
+		 * With peers to ask: maybe an incoming migration (see
+		 * vhook_vhost.c). The port only asks; it expects the VM (and
+		 * holds its packets) once a peer says it has it, so a VM that
+		 * boots here waits for nothing.
+		 */
 		if (st == UDPMIG_MIG_S_IDLE && !p->attached && vhook_tun_peer_count() > 0 &&
 			!p->chan.open) {
 			memset(&p->peer, 0, sizeof(p->peer));
 			p->peer.discover = true;
 			if (vhook_tun_open(p, false) == 0)
-				vhook_mig_event(p, UDPMIG_MIG_E_EXPECT,
-					"a front-end connected: asking the peers", NULL);
+				VHOOK_LOG(NOTICE, "%s: a front-end connected: asking the peers",
+					p->args.vm.name);
 		}
 		break;
 	}
@@ -385,6 +396,7 @@ migration_work(void)
 		if (udpmig_mig_poll(&p->mig, now, &p->args.timeouts, &res) == 1)
 			after_step(p, "state timeout", &res);
 		busy |= inject_step(p);
+		vhook_tun_announce_poll(p, now);
 	}
 	busy |= vhook_tun_poll(now);
 	return busy;

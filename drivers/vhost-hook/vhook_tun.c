@@ -75,6 +75,7 @@ static struct {
 	/* Switches this one may migrate VMs with (peer-add), and their keys. */
 	struct {
 		bool used;
+		int family; /* a peer of the other family than the endpoint is never asked */
 		uint8_t ip[16];
 		uint8_t key[UDPMIG_TUN_KEY_LEN];
 	} peers[PEERS_MAX];
@@ -592,7 +593,10 @@ vhook_tun_open(struct vhook_port *p, bool source)
 
 	if (c->open)
 		return 0;
-	if (!p->peer.set && !p->peer.discover)
+	/* A source needs its peer (or waits for a WHO); only a destination
+	 * discovers. A port's last auto-expect left peer.discover set, and an
+	 * auto-detected START once opened a channel to 0.0.0.0 with it. */
+	if (!p->peer.set && (source || !p->peer.discover))
 		return 0; /* a local-only migration: offline, then abort or drop */
 	if (!tun.configured) {
 		VHOOK_LOG(WARNING, "%s: no tunnel endpoint in this process: migration stays local",
@@ -745,26 +749,36 @@ vhook_tun_send(struct vhook_port *p, uint8_t type)
  * It goes up from the VM's port (vhook_rx_burst), not out of the tunnel:
  * the switch above must learn the VM's new place as much as the network.
  */
-void
-vhook_tun_announce(struct vhook_port *p)
+/* Delay between the learning frame and the broadcast RARP (see below). */
+#define ANNOUNCE_LEARN_NS (50 * 1000 * 1000ull)
+
+/*
+ * A RARP in QEMU's format from the VM's MAC, to @dst, from the rx queue's
+ * pool (the application may need its own pool's mbufs), put where rx
+ * queue 0 hands it up. False if the slot is still taken or no mbuf.
+ */
+static bool
+announce_put(struct vhook_port *p, const struct rte_ether_addr *dst)
 {
 	struct rte_mempool *mp = p->rxq[0] != NULL ? p->rxq[0]->mp : NULL;
-	struct rte_mbuf *m, *old;
 	struct rte_ether_hdr *eth;
 	struct rte_arp_hdr *a;
+	struct rte_mbuf *m;
 
+	if (__atomic_load_n(&p->announce, __ATOMIC_ACQUIRE) != NULL)
+		return false;
 	m = mp != NULL ? rte_pktmbuf_alloc(mp) : NULL;
 	if (m == NULL) {
 		tun.nomem++;
-		return;
+		return false;
 	}
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN);
 	if (eth == NULL) {
 		rte_pktmbuf_free(m);
-		return;
+		return false;
 	}
 	memset(eth, 0, RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN);
-	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	eth->dst_addr = *dst;
 	eth->src_addr = p->args.vm.mac;
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_RARP);
 	a = (struct rte_arp_hdr *)(eth + 1);
@@ -775,9 +789,44 @@ vhook_tun_announce(struct vhook_port *p)
 	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REVREQUEST);
 	a->arp_data.arp_sha = p->args.vm.mac;
 	a->arp_data.arp_tha = p->args.vm.mac;
-	old = __atomic_exchange_n(&p->announce, m, __ATOMIC_RELEASE);
-	rte_pktmbuf_free(old);
+	__atomic_store_n(&p->announce, m, __ATOMIC_RELEASE);
 	p->announces++;
+	return true;
+}
+
+/*
+ * The VM resumed here: announce it up its own port. With the endpoint in
+ * band, first a learning frame: the same RARP unicast to the endpoint's
+ * MAC, which the switch above has on the endpoint's port, so the switch
+ * learns the VM's new port without the frame leaving the host; the
+ * broadcast that moves the network follows ANNOUNCE_LEARN_NS later
+ * (vhook_tun_announce_poll). Open vSwitch caches its forwarding decisions:
+ * it kept dropping the VM's packets from the uplink (as sent back where
+ * they came from) for about 80 ms after a broadcast RARP had moved the
+ * network and its own MAC table at once.
+ */
+void
+vhook_tun_announce(struct vhook_port *p)
+{
+	static const struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+
+	if (tun.inband != NULL && announce_put(p, &tun.ep.mac)) {
+		p->announce_ns = vhook_now_ns() + ANNOUNCE_LEARN_NS;
+		return;
+	}
+	p->announce_ns = 0;
+	rte_pktmbuf_free(__atomic_exchange_n(&p->announce, NULL, __ATOMIC_ACQUIRE));
+	announce_put(p, &bcast);
+}
+
+/* The broadcast RARP after the learning frame, once due (control thread). */
+void
+vhook_tun_announce_poll(struct vhook_port *p, uint64_t now)
+{
+	static const struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+
+	if (p->announce_ns != 0 && now >= p->announce_ns && announce_put(p, &bcast))
+		p->announce_ns = 0;
 }
 
 /* --- receiving (control thread) ------------------------------------------- */
@@ -792,7 +841,21 @@ peer_find(const uint8_t *ip)
 	unsigned int i;
 
 	for (i = 0; i < PEERS_MAX; i++)
-		if (tun.peers[i].used && memcmp(tun.peers[i].ip, ip, ip_len()) == 0)
+		if (tun.peers[i].used && tun.peers[i].family == tun.ep.family &&
+			memcmp(tun.peers[i].ip, ip, ip_len()) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Any peer, by family and address (peer-add, peer-del). */
+static int
+peer_slot(int family, const uint8_t *ip)
+{
+	unsigned int i;
+
+	for (i = 0; i < PEERS_MAX; i++)
+		if (tun.peers[i].used && tun.peers[i].family == family &&
+			memcmp(tun.peers[i].ip, ip, 16) == 0)
 			return (int)i;
 	return -1;
 }
@@ -803,7 +866,7 @@ vhook_tun_peer_count(void)
 	unsigned int i, n = 0;
 
 	for (i = 0; i < PEERS_MAX; i++)
-		n += tun.peers[i].used;
+		n += tun.peers[i].used && tun.peers[i].family == tun.ep.family;
 	return n;
 }
 
@@ -814,20 +877,21 @@ vhook_tun_peer_set(int argc, const char *argv[], bool add, char *err, size_t err
 	uint8_t ip[16] = { 0 }, key[UDPMIG_TUN_KEY_LEN];
 	int family, k;
 
-	if (!tun.configured) {
-		snprintf(err, errlen,
-			"no tunnel endpoint in this process (--tunnel-ip or tunnel-ip=)");
-		return -ENOTCONN;
-	}
+	/* The endpoint may come later (an application sets it after the
+	 * ports, whose control socket already serves): no check against it. */
 	family = inet_pton(AF_INET, argv[1], ip) == 1 ? AF_INET :
 		inet_pton(AF_INET6, argv[1], ip) == 1 ? AF_INET6 :
 							0;
-	if (family == 0 || family != tun.ep.family) {
+	if (family == 0) {
+		snprintf(err, errlen, "%s: expected an IPv4 or IPv6 address", argv[1]);
+		return -EINVAL;
+	}
+	if (tun.configured && family != tun.ep.family) {
 		snprintf(err, errlen, "%s: expected an %s address, like the endpoint's", argv[1],
 			tun.ep.family == AF_INET ? "IPv4" : "IPv6");
 		return -EINVAL;
 	}
-	k = peer_find(ip);
+	k = peer_slot(family, ip);
 	if (!add) {
 		if (argc != 2) {
 			snprintf(err, errlen, "usage: peer-del ADDR");
@@ -854,6 +918,7 @@ vhook_tun_peer_set(int argc, const char *argv[], bool add, char *err, size_t err
 		}
 	}
 	tun.peers[k].used = true;
+	tun.peers[k].family = family;
 	memcpy(tun.peers[k].ip, ip, sizeof(ip));
 	memcpy(tun.peers[k].key, key, sizeof(key));
 	return 0;
@@ -869,7 +934,7 @@ vhook_tun_peers_json(FILE *f)
 	for (i = 0; i < PEERS_MAX; i++)
 		if (tun.peers[i].used)
 			fprintf(f, "%s\"%s\"", n++ ? "," : "",
-				inet_ntop(tun.ep.family, tun.peers[i].ip, ip, sizeof(ip)));
+				inet_ntop(tun.peers[i].family, tun.peers[i].ip, ip, sizeof(ip)));
 	fputc(']', f);
 }
 
@@ -905,7 +970,7 @@ who_send(struct vhook_port *p)
 		struct udpmig_tun_path path = c->path;
 		struct rte_mbuf *m;
 
-		if (!tun.peers[i].used)
+		if (!tun.peers[i].used || tun.peers[i].family != tun.ep.family)
 			continue;
 		memcpy(path.dst_ip, tun.peers[i].ip, 16);
 		if (!arp_lookup(path.dst_ip, &path.dst_mac)) {
@@ -1078,6 +1143,9 @@ tun_input(struct rte_mbuf *m, uint64_t now)
 			c->id.vni,
 			inet_ntop(tun.ep.family, tp.src_ip, (char[INET6_ADDRSTRLEN]){ 0 },
 				INET6_ADDRSTRLEN));
+		/* Asked at connection (auto-detect): now it is a migration. */
+		if (p->mig.state == UDPMIG_MIG_S_IDLE)
+			vhook_mig_event(p, UDPMIG_MIG_E_EXPECT, "a peer has the VM", NULL);
 	} else if (!udpmig_tun_verify(m, &tp, c->key) || tp.msg.session != c->id.session) {
 		tun.bad_tag++;
 		goto free;
