@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Set up a Debian 12 host for udpmig: packages, the DPDK driver SDK headers
+# Set up a Debian 12 host for udpmig: packages (Open vSwitch with DPDK
+# among them, its system service stopped), the DPDK driver SDK headers
 # that Debian's libdpdk-dev does not ship, and 2 MiB hugepages.
 # Idempotent; run as root. Environment:
 #   UDPMIG_HUGEPAGES   number of 2 MiB pages to reserve (default 1024; 0 = skip)
@@ -13,7 +14,9 @@ HUGEPAGES=${UDPMIG_HUGEPAGES:-1024}
 CACHE=${UDPMIG_CACHE:-/var/cache/udpmig}
 PKGS=(libdpdk-dev dpdk dpdk-dev libnuma-dev libsodium-dev meson ninja-build pkg-config
       libcunit1-dev gcc clang libclang-rt-14-dev clang-format python3
-      iproute2 xz-utils gnuplot-nox)
+      iproute2 xz-utils gnuplot-nox
+      qemu-system-x86 cpio ethtool
+      openvswitch-switch-dpdk)
 
 log() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -33,6 +36,29 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
 	log "packages already installed"
+fi
+# openvswitch-switch's postinst starts and enables the system OVS (kernel
+# datapath, /var/run/openvswitch) where an init system lets it. udpmig
+# starts its own OVS-DPDK instances (scripts/ovs/ovs-start.sh): the system
+# one must neither run beside them nor come back at boot.
+OVS_SVC=openvswitch-switch
+if [ -e "/lib/systemd/system/$OVS_SVC.service" ] && command -v systemctl >/dev/null; then
+	if [ -d /run/systemd/system ] && systemctl is-active --quiet "$OVS_SVC"; then
+		log "stopping the system service $OVS_SVC"
+		systemctl stop "$OVS_SVC" || log "warning: cannot stop $OVS_SVC"
+	fi
+	# is-enabled and disable work without a running systemd (containers).
+	if systemctl is-enabled --quiet "$OVS_SVC" 2>/dev/null; then
+		log "disabling the system service $OVS_SVC"
+		systemctl disable --quiet "$OVS_SVC" 2>/dev/null || log "warning: cannot disable $OVS_SVC"
+	fi
+fi
+if [ -x "/etc/init.d/$OVS_SVC" ] && [ ! -d /run/systemd/system ]; then
+	if "/etc/init.d/$OVS_SVC" status >/dev/null 2>&1; then
+		log "stopping the system service $OVS_SVC (sysvinit)"
+		"/etc/init.d/$OVS_SVC" stop >/dev/null || log "warning: cannot stop $OVS_SVC"
+	fi
+	ls /etc/rc[2-5].d/S*"$OVS_SVC" >/dev/null 2>&1 && update-rc.d "$OVS_SVC" disable >/dev/null 2>&1
 fi
 
 # 2. Driver SDK headers from Debian's source package of the same DPDK ------

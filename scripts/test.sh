@@ -8,7 +8,8 @@
 #   4. sanitizers: the CUnit suites again under ASan+UBSan, and the
 #      libFuzzer targets (clang build in build-san/)
 #   5. integration: real DPDK processes (testpmd with the net_vhook driver,
-#      vhost-user sockets, virtio-user guest stand-ins, the sender)
+#      vhost-user sockets, virtio-user guest stand-ins, the sender), suites
+#      integration, ovs (two Open vSwitch instances) and qemu (QEMU guests)
 #   6. bench: the benchmarks (they report; only a crash or a missing figure fails)
 # The last line is "N passed, N failed" over every test that ran.
 #
@@ -110,8 +111,9 @@ fi
 
 # 5. Integration (gcc build, real processes) -----------------------------------
 if [ "${UDPMIG_SKIP_INTEGRATION:-0}" != 1 ] && [ -f build/build.ninja ]; then
-	say "integration tests (real DPDK processes)"
-	meson test -C build --suite integration --print-errorlogs --num-processes 1 --verbose |
+	say "integration tests (real DPDK processes, Open vSwitch, QEMU guests)"
+	meson test -C build --suite integration --suite ovs --suite qemu --print-errorlogs \
+		--num-processes 1 --verbose |
 		grep -E '^(ok|not ok|udpmig-result|SKIP|#.*(lost|offline|guest))' || true
 	count_meson build integration
 fi

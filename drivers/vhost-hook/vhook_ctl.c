@@ -238,11 +238,22 @@ do_actions(struct vhook_port *p, uint32_t actions)
 		case UDPMIG_MIG_AB_SEND_ABORT:
 			vhook_tun_send(p, UDPMIG_TUN_ABORT);
 			break;
-		case UDPMIG_MIG_AB_DROP:
+		case UDPMIG_MIG_AB_DROP: {
+			/* Counted in the buffer's and the channel's drop counters;
+			 * said here too: a port being closed takes its counters along. */
+			uint64_t held = udpmig_buf_count(p->buf) + p->pend_n - p->pend_head;
+			uint64_t chan = p->chan.dropped;
+
 			pend_drop(p);
 			udpmig_buf_flush(p->buf);
 			vhook_tun_drop(p);
+			if (held > 0 || p->chan.dropped > chan)
+				VHOOK_LOG(WARNING,
+					"%s: dropped %" PRIu64 " held packets, %" PRIu64
+					" of the tunnel's",
+					p->args.vm.name, held, p->chan.dropped - chan);
 			break;
+		}
 		case UDPMIG_MIG_AB_INJECT:
 			if (!p->chan.open || p->chan.source)
 				p->aborts++;

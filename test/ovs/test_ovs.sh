@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# A VM (the guest stand-in) moves between two Open vSwitch with DPDK hosts
+# under UDP load and loses nothing: test/integration/test_migrate.sh with
+# OVS (bridge br0, datapath netdev, the default NORMAL flow) instead of
+# udpmig-switch on each host, and the net_vhook ports configured through
+# ovs-vsctl:
+#
+#   [ns s: sender 10.78.0.1] --- bridge --- [ns a: OVS-DPDK A: up, vm1, tun 10.78.0.11]
+#                                    \----- [ns b: OVS-DPDK B: up, vm1, tun 10.78.0.12]
+#
+# Ports of each OVS (type=dpdk, options:dpdk-devargs):
+#   up   net_af_packet0 on the host's veth to the bridge (the uplink)
+#   vm1  net_vhook0: the VM's vhost-user socket, its MAC, the control socket
+#   tun  net_vhook1,tunnel-ip=...: the tunnel endpoint in band; OVS's NORMAL
+#        switching carries the tunnel (and its ARP) like any port's traffic
+#
+# Modes (first argument, or OVS_MODE):
+#   udpmig    B expects the VM, A starts the migration and goes offline, the
+#             guest leaves A and after the blackout attaches to B: 0 lost,
+#             0 duplicated, 0 reordered. Also: a bad dpdk-devargs on B
+#             (queues=0) shows in the Interface's error column and in the
+#             OVS log while OVS keeps running and forwarding, and A's vm1
+#             statistics in OVSDB carry udpmig's xstats.
+#   baseline  the same move with OVS's stock dpdkvhostuser ports (OVS is the
+#             vhost-user server) and no udpmig at all; the guest announces
+#             itself on B (gratuitous ARP): packets are lost (asserted).
+#   delport   A holds the VM's packets (store-and-forward: nothing streamed)
+#             and vm1 is deleted with ovs-vsctl del-port: OVS must not crash,
+#             and the driver must count what it dropped.
+# Knobs: OVS_RATE (pps, 10000), OVS_COUNT (6 s worth), OVS_BLACKOUT_MS (300),
+# OVS_PMD_MAXSLEEP (us, default 100: OVS 3.1's pmd-maxsleep lets an idle
+# PMD thread sleep; 0 = always busy), OVS_PMD_CORES ("1 0": the PMD core
+# of A and of B; two busy PMDs on one core starve each other), OVS_VM_ARGS (more devargs for vm1, e.g.
+# ",t2-slots=262144" for the rates whose blackout outgrows the buffer),
+# OVS_MEM (MB of DPDK memory per OVS, 1024; t2-slots=262144 needs 2048).
+set -uo pipefail
+. "$(dirname "$0")/../integration/lib.sh"
+MODE=${1:-${OVS_MODE:-udpmig}}
+it_init "ovs_$MODE"
+
+CTL_BIN=${UDPMIG_CTL:?UDPMIG_CTL: path of udpmig-ctl}
+DRIVER=${UDPMIG_DRIVER:?UDPMIG_DRIVER: path of librte_net_vhook.so}
+OVS_START=$UDPMIG_SOURCE/scripts/ovs/ovs-start.sh
+OVS_STOP=$UDPMIG_SOURCE/scripts/ovs/ovs-stop.sh
+case $MODE in udpmig | baseline | delport) ;;
+*) it_fatal "mode must be udpmig, baseline or delport, not '$MODE'" ;;
+esac
+command -v ip >/dev/null || it_skip "iproute2 (ip) not installed"
+[ -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ] ||
+	it_skip "Open vSwitch with DPDK not installed (apt-get install openvswitch-switch-dpdk; scripts/setup.sh does)"
+command -v ovs-vsctl >/dev/null || it_skip "ovs-vsctl not installed"
+
+RATE=${OVS_RATE:-10000}
+N=${OVS_COUNT:-$((RATE * 6))}
+BLACKOUT_MS=${OVS_BLACKOUT_MS:-300}
+KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+VM_MAC=02:00:00:00:00:02
+TUN_A=10.78.0.11 TUN_B=10.78.0.12
+T=umo$$ # interface and namespace prefix (<= 15 characters with suffixes)
+# EAL -d refuses a driver below a world-writable directory (a checkout in /tmp).
+DRIVER=$(it_safe_so "$DRIVER")
+
+# The network: test_migrate.sh's.
+it_netns "${T}a"
+it_netns "${T}b"
+it_netns "${T}s"
+ip link add "${T}br" type bridge || it_fatal "cannot create bridge ${T}br"
+it_at_exit ip link del "${T}br"
+ip link set "${T}br" up
+for h in a b s; do
+	it_veth "${T}${h}0" "${T}${h}1" "${T}$h"
+	ip link set "${T}${h}1" master "${T}br"
+done
+ip -n "${T}s" addr add 10.78.0.1/24 dev "${T}s0"
+ip -n "${T}s" neigh replace 10.78.0.2 lladdr "$VM_MAC" dev "${T}s0"
+# The af_packet uplink passes an unfilled (offloaded) UDP checksum on: the
+# guest would drop every datagram. The sender's side fills it in.
+ip netns exec "${T}s" ethtool -K "${T}s0" tx off >/dev/null 2>&1 || true
+
+vsctl() { ovs-vsctl --db="unix:$IT_DIR/ovs$1/db.sock" --timeout=20 "${@:2}"; }
+ctl() { "$CTL_BIN" -s "$IT_DIR/$1.ctl" "${@:2}"; }
+vmfield() { ctl "$1" vm-show vm1 | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$2"; }
+vswitchd_pid() { cat "$IT_DIR/ovs$1/ovs-vswitchd.pid" 2>/dev/null; }
+ovs_alive() { kill -0 "$(vswitchd_pid "$1")" 2>/dev/null && vsctl "$1" show >/dev/null; }
+
+# it__retry SECONDS CMD...: CMD until it succeeds, every 100 ms.
+it__retry() {
+	local deadline=$(($(date +%s) + $1))
+	shift
+	until "$@" 2>/dev/null; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# port_ok HOST PORT: ovs-vsctl add-port exits 0 even when OVS could not
+# create the interface; its error column says.
+port_ok() {
+	local e
+	e=$(vsctl "$1" get Interface "$2" error 2>&1)
+	[ "$e" = "[]" ] || it_fatal "OVS $1: port $2: $e (see ovs-vswitchd-$1.log)"
+}
+
+# ovs HOST TUNNEL_IP PMD_CPU_MASK: an OVS-DPDK instance in the host's namespace, its
+# bridge and ports. ovs-stop.sh runs at the end however the test ends
+# (before the namespace goes: it_at_exit runs the newest first).
+ovs() {
+	local h=$1 tun=$2 d=$IT_DIR/ovs$1 env
+	# Its logs join the test's (tails and kept logs on failure) once it stopped.
+	it_at_exit cp "$d/ovs-vswitchd.log" "$IT_DIR/ovs-vswitchd-$h.log"
+	it_at_exit "$OVS_STOP" --dir "$d"
+	env=$("$OVS_START" --dir "$d" --netns "${T}$h" --driver "$DRIVER" \
+		--file-prefix "$(it_prefix "ovs$h")" --pmd-maxsleep "${OVS_PMD_MAXSLEEP:-100}" \
+		--pmd-cpu-mask "$3" --mem "${OVS_MEM:-1024}" 2>"$IT_DIR/ovs$h-start.log")
+	[[ $env == *DB=unix:$d/db.sock* ]] || {
+		cat "$IT_DIR/ovs$h-start.log"
+		it_fatal "OVS $h did not start"
+	}
+	vsctl "$h" add-br br0 -- set bridge br0 datapath_type=netdev ||
+		it_fatal "OVS $h: add-br br0"
+	vsctl "$h" add-port br0 up -- set Interface up type=dpdk \
+		"options:dpdk-devargs=net_af_packet0,iface=${T}${h}0,qdisc_bypass=1,framecnt=8192" ||
+		it_fatal "OVS $h: port up"
+	port_ok "$h" up
+	if [ "$MODE" = baseline ]; then
+		# Stock OVS: the vhost-user server socket is $d/vm1 (vhost-sock-dir).
+		vsctl "$h" add-port br0 vm1 -- set Interface vm1 type=dpdkvhostuser ||
+			it_fatal "OVS $h: port vm1 (dpdkvhostuser)"
+		port_ok "$h" vm1
+		VM_SOCK[$h]=$d/vm1
+		return
+	fi
+	# vm-mac=, not mac=: OVS finds the port it created by matching the
+	# devargs against ethdev ports, and ethdev reads mac= as the port's MAC.
+	# Both ports name the same control socket (one per process).
+	vsctl "$h" add-port br0 vm1 -- set Interface vm1 type=dpdk \
+		"options:dpdk-devargs=net_vhook0,iface=$IT_DIR/$h.sock,vm=vm1,vm-mac=$VM_MAC,ctl=$IT_DIR/$h.ctl${OVS_VM_ARGS:-}" ||
+		it_fatal "OVS $h: port vm1 (net_vhook)"
+	port_ok "$h" vm1
+	vsctl "$h" add-port br0 tun -- set Interface tun type=dpdk \
+		"options:dpdk-devargs=net_vhook1,iface=$IT_DIR/${h}tun.sock,vm=tunnel,tunnel-ip=$tun,ctl=$IT_DIR/$h.ctl" ||
+		it_fatal "OVS $h: port tun (net_vhook, tunnel endpoint)"
+	port_ok "$h" tun
+	VM_SOCK[$h]=$IT_DIR/$h.sock
+	it_wait_file "$IT_DIR/$h.ctl" 10 || it_fatal "OVS $h: no control socket"
+}
+
+# guest NAME HOST REPORT [options]: the guest stand-in on the host's vm1.
+guest() {
+	local name=$1 h=$2 report=$3
+	shift 3
+	it_eal "$name"
+	it_bg "$name" "$UDPMIG_GUEST" "${IT_EAL[@]}" --vdev "$(it_virtio "${VM_SOCK[$h]}" "mac=$VM_MAC")" -- \
+		--state "$IT_DIR/vm.state" --report "$report" --ready "$IT_DIR/$name.ready" \
+		--expect "$N" "$@"
+	it_wait_file "$IT_DIR/$name.ready" 60 || it_fatal "guest $name did not come up"
+}
+
+# drained NAME REPORT: the guest's count has not moved for 300 ms.
+drained() {
+	local last=-1 now stable=0 deadline=$(($(date +%s) + 20))
+	while [ "$stable" -lt 3 ]; do
+		it_signal "$1" USR2
+		sleep 0.1
+		now=$(it_json "$2" received 2>/dev/null) || now=-2
+		if [ "$now" = "$last" ]; then stable=$((stable + 1)); else stable=0; fi
+		last=$now
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+	done
+}
+
+detached() {
+	local deadline=$(($(date +%s) + 10))
+	until [ "$(vmfield "$1" "['port']['attached']")" = False ]; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# wait_state HOST STATE TIMEOUT
+wait_state() {
+	local deadline=$(($(date +%s) + $3)) s
+	while :; do
+		s=$(vmfield "$1" "['migration']['state']")
+		[ "$s" = "$2" ] && return 0
+		[ "$(date +%s)" -lt "$deadline" ] || {
+			it__log "OVS $1: state $s, not $2, after $3 s"
+			return 1
+		}
+		sleep 0.1
+	done
+}
+
+# xstat HOST PORT NAME: a counter of OVSDB's Interface statistics column
+# (ovs-vswitchd refreshes it every 5 s).
+xstat() { vsctl "$1" get Interface "$2" "statistics:$3" 2>/dev/null | tr -d '"'; }
+
+declare -A VM_SOCK=()
+read -r CORE_A CORE_B <<<"${OVS_PMD_CORES:-1 0}"
+ovs a "$TUN_A" "$(printf '0x%x' $((1 << CORE_A)))"
+ovs b "$TUN_B" "$(printf '0x%x' $((1 << CORE_B)))"
+
+# A bad dpdk-devargs: the port is refused with an error in OVSDB and the
+# driver's reason in the log; OVS runs on and keeps its other ports.
+if [ "$MODE" = udpmig ]; then
+	vsctl b add-port br0 bad -- set Interface bad type=dpdk \
+		"options:dpdk-devargs=net_vhook2,iface=$IT_DIR/bad.sock,queues=0" 2>"$IT_DIR/bad.err"
+	echo "# bad devargs: ovs-vsctl add-port exited $?: $(head -1 "$IT_DIR/bad.err")"
+	err=$(vsctl b get Interface bad error)
+	echo "# bad devargs: Interface bad error: $err"
+	check "bad devargs: Interface error names the device" grep -q "Error attaching device 'net_vhook2" <<<"$err"
+	check "bad devargs: the OVS log has the driver's reason" \
+		grep -q "net_vhook2: queues=0: expected 1..16" "$IT_DIR/ovsb/ovs-vswitchd.log"
+	check "bad devargs: OVS B still runs and answers" ovs_alive b
+	vsctl b del-port br0 bad
+fi
+
+guest g1 a "$IT_DIR/g1.json" --garp 10.78.0.2
+echo "# softnet backlog drops before (all CPUs, whole machine): $(python3 -c 'import sys; print(sum(int(l.split()[1], 16) for l in open("/proc/net/softnet_stat")))')"
+it_bg send ip netns exec "${T}s" "$UDPMIG_SEND" --kernel -- --rate "$RATE" --count "$N" \
+	--src-ip 10.78.0.1 --dst-ip 10.78.0.2 --report "$IT_DIR/send.json" --ready "$IT_DIR/send.ready"
+it_wait_file "$IT_DIR/send.ready" 30
+it_wait_report g1 "$IT_DIR/g1.json" received 1000 30 ||
+	it_fatal "the guest on A receives nothing through OVS"
+
+case $MODE in
+udpmig | delport)
+	check "B expects the VM" ctl b migrate-expect vm1 --from "$TUN_A" --key "$KEY"
+	SAF=()
+	[ "$MODE" = delport ] && SAF=(--store-and-forward)
+	check "A starts the migration to B" ctl a migrate-start vm1 --to "$TUN_B" --key "$KEY" "${SAF[@]}"
+	check "A takes the VM offline" ctl a migrate-offline vm1
+	check "the guest on A has read its ring" drained g1 "$IT_DIR/g1.json"
+	;;
+esac
+it_stop g1 10
+[ "$MODE" = baseline ] || check "A saw the guest detach" detached a
+sleep "$(awk -v ms="$BLACKOUT_MS" 'BEGIN { print ms / 1000 }')"
+
+case $MODE in
+udpmig)
+	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000
+	attached_b() { [ "$(vmfield b "['port']['attached']")" = True ]; }
+	check "B sees the guest's vhost device come up" it__retry 30 attached_b
+	check "A ends the tail and the channel" wait_state a IDLE 30
+	check "B delivered everything and is done" wait_state b IDLE 30
+	;;
+baseline)
+	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000 --garp 10.78.0.2
+	;;
+delport)
+	held=$(vmfield a "['port']['held']")
+	echo "# A holds $held packets of vm1 when its port is deleted"
+	check_gt "A holds the VM's packets (store-and-forward)" "$held" 0
+	check "ovs-vsctl del-port br0 vm1 on A during the migration" vsctl a del-port br0 vm1
+	check "OVS A survives the deletion and answers" ovs_alive a
+	# The port's close is the migration's REMOVE event: its DROP action
+	# flushes the held packets (udpmig_buf_drop_flush_packets, which goes
+	# with the port), then the channel closes.
+	check "A's driver logged the drop of the held packets on close" it__retry 5 \
+		grep -Eq "vm1: SRC_OFFLINE -> IDLE on REMOVE \(port closed\).*actions: DROP" "$IT_DIR/ovsa/ovs-vswitchd.log"
+	echo "# A's log: $(grep -E 'net_vhook: (vm1|tunnel)|Device .net_vhook0' "$IT_DIR/ovsa/ovs-vswitchd.log" | tail -4 | cut -c 1-220 | sed 's/^/\n#   /')"
+	check "the tunnel port on A still answers (control socket)" ctl a status
+	check "OVS A still forwards: the tunnel port is polled" it__retry 5 vsctl a get Interface tun statistics:rx_packets
+	# B waits for A (the destination's wait is the source's precopy +
+	# offline timeouts): the orchestrator, knowing the source failed, ends
+	# the move on B; the guest resumes there and announces itself.
+	check "B gives up on the move (migrate-abort)" ctl b migrate-abort vm1
+	check "B is back to IDLE" wait_state b IDLE 10
+	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000 --garp 10.78.0.2
+	;;
+esac
+it_wait_exit send 120
+it_wait_exit g2 120
+
+R=$IT_DIR/g2.json
+S=$IT_DIR/send.json
+echo "# sender: $(python3 -c "import json; d=json.load(open('$S')); print({k: d.get(k) for k in ('sent', 'tx_dropped', 'duration_s', 'rate_pps')})")"
+echo "# guest: $(python3 -c "import json; d=json.load(open('$R')); print({k: d.get(k) for k in ('received', 'unique', 'lost', 'duplicated', 'reordered', 'max_gap_ms', 'instances')})")"
+for h in a b; do
+	echo "# OVS $h ports: $(vsctl "$h" --columns=name,statistics list Interface 2>/dev/null |
+		python3 -c 'import sys,re
+n=None
+for l in sys.stdin:
+    if l.startswith("name"): n=l.split(":",1)[1].strip()
+    if l.startswith("statistics") and n:
+        d=dict(re.findall(r"(\w+)=(\d+)", l))
+        print(n, {k: d[k] for k in ("rx_packets","tx_packets","rx_dropped","tx_dropped","rx_missed_errors") if k in d}, end="; ")')"
+done
+# Drops below OVS: the kernel's, on the veths (a busy CPU's backlog).
+for h in a b; do
+	echo "# $h uplink (kernel): $(ip -n "${T}$h" -s link show "${T}${h}0" | awk '/RX:/{getline; print "rx", $1, "dropped", $4}')"
+done
+echo "# softnet backlog drops (all CPUs, whole machine): $(python3 -c 'import sys; print(sum(int(l.split()[1], 16) for l in open("/proc/net/softnet_stat")))')"
+for h in a b; do
+	# OVS's own drop reasons (coverage counters of the datapath).
+	echo "# OVS $h drops: $(ovs-appctl -t "$IT_DIR/ovs$h/ovs-vswitchd.ctl" coverage/show 2>/dev/null |
+		awk '/drop/ && $NF != 0 {printf "%s=%s ", $1, $NF}')"
+done
+if [ "$MODE" != baseline ]; then
+	for h in a b; do
+		[ "$MODE" = delport ] && [ "$h" = a ] ||
+			echo "# $h counters: $(ctl $h vm-show vm1 | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["counters"].items() if v})' 2>/dev/null)"
+		echo "# $h endpoint: $(ctl $h status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tunnel"])' 2>/dev/null)"
+	done
+fi
+check_eq "sender sent every packet" "$(it_json "$S" sent)" "$N"
+case $MODE in
+udpmig)
+	check_eq "the guest got every packet" "$(it_json "$R" unique)" "$N"
+	check_eq "none lost" "$(it_json "$R" lost)" 0
+	check_gt "A learnt from B's acks that the VM resumed there" \
+		"$(vmfield a "['tunnel']['acks_resumed']")" 0
+	echo "# A tunnel: $(vmfield a "['tunnel']")"
+	# udpmig's counters through OVS. OVS 3.1 copies into the Interface
+	# statistics column only the xstats whose names end in _errors or
+	# _dropped (or hold _management_): of udpmig's, udpmig_events_dropped.
+	# All of them are in DPDK telemetry (/ethdev/xstats) of OVS's EAL.
+	evd() { [ -n "$(xstat a vm1 udpmig_events_dropped)" ]; }
+	check "OVS A's vm1 statistics (OVSDB) carry udpmig_events_dropped" it__retry 12 evd
+	echo "# OVS A vm1 statistics: $(vsctl a get Interface vm1 statistics)"
+	port=$(vsctl a get Interface vm1 status:port_no | tr -d '"')
+	TEL=$(command -v dpdk-telemetry.py)
+	tel=$(echo "/ethdev/xstats,$port" | timeout 10 python3 "$TEL" -f "$(it_prefix ovsa)" 2>/dev/null |
+		python3 -c 'import json,sys; t=sys.stdin.read(); d=json.JSONDecoder().raw_decode(t[t.index("{"):])[0]; print(list(d.values())[0].get("udpmig_intercepted_packets", ""))' 2>/dev/null)
+	echo "# OVS A telemetry /ethdev/xstats,$port: udpmig_intercepted_packets $tel"
+	check_eq "OVS A's telemetry: vm1's udpmig_intercepted_packets == the driver's count" \
+		"$tel" "$(vmfield a "['counters']['udpmig_intercepted_packets']")"
+	;;
+baseline)
+	echo "# baseline (stock dpdkvhostuser ports, no udpmig): lost $(it_json "$R" lost) of $N"
+	check_gt "baseline: stock OVS vhost-user ports lose packets" "$(it_json "$R" lost)" 0
+	;;
+delport)
+	echo "# delport: lost $(it_json "$R" lost) of $N (A held $held when vm1 was deleted)"
+	# Lost also counts what reached A between the deletion and the
+	# guest's announcement on B.
+	check_ge "the VM lost at least what A held" "$(it_json "$R" lost)" "$held"
+	;;
+esac
+check_eq "none duplicated" "$(it_json "$R" duplicated)" 0
+check_eq "none reordered" "$(it_json "$R" reordered)" 0
+for h in a b; do
+	check "OVS $h still runs at the end" ovs_alive "$h"
+done
+it_done
