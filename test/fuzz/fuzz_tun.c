@@ -160,6 +160,9 @@ check_parsed(const struct udpmig_tun_parsed *p, size_t size)
 	case UDPMIG_TUN_ABORT:
 		CHECK(p->n_sack == 0);
 		break;
+	case UDPMIG_TUN_HELLO:
+		CHECK(p->n_sack == 0 && p->payload_len == 0);
+		break;
 	default:
 		abort();
 	}
