@@ -43,7 +43,6 @@ OUT=${UDPMIG_BUILD:-.}/bench-tunnel.json
 VM_MAC=02:00:00:00:00:02
 T=ubt$$ # veth and namespace names (<= 15 characters with the suffixes)
 
-ctl() { "$CTL_BIN" -s "$IT_DIR/$1.ctl" "${@:2}"; }
 held() { ctl "$1" vm-show vm1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["port"]["held"])'; }
 
 for l in $LINKS; do

@@ -466,3 +466,45 @@ it_safe_so() {
 	done
 	printf '%s\n' "$so"
 }
+
+# --- helpers of the migration scenarios (test_migrate, test_ovs, test_qemu) ---
+# They talk to a host's control socket $IT_DIR/HOST.ctl with $CTL_BIN.
+
+# it_retry SECONDS CMD...: CMD until it succeeds, every 100 ms.
+it_retry() {
+	local deadline=$(($(date +%s) + $1))
+	shift
+	until "$@" 2>/dev/null; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# ctl HOST CMD...: udpmig-ctl on HOST's control socket.
+ctl() { "$CTL_BIN" -s "$IT_DIR/$1.ctl" "${@:2}"; }
+
+# vmfield HOST PATH: a field of `vm-show vm1` on HOST, PATH like "['port']['held']".
+vmfield() { ctl "$1" vm-show vm1 | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$2"; }
+
+# detached HOST: wait (10 s) until HOST's vm1 has no vhost device.
+detached() {
+	local deadline=$(($(date +%s) + 10))
+	until [ "$(vmfield "$1" "['port']['attached']")" = False ]; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# wait_state HOST STATE TIMEOUT: wait until HOST's vm1 is in migration STATE.
+wait_state() {
+	local deadline=$(($(date +%s) + $3)) s
+	while :; do
+		s=$(vmfield "$1" "['migration']['state']")
+		[ "$s" = "$2" ] && return 0
+		[ "$(date +%s)" -lt "$deadline" ] || {
+			it__log "host $1: state $s, not $2, after $3 s"
+			return 1
+		}
+		sleep 0.1
+	done
+}

@@ -80,20 +80,9 @@ ip -n "${T}s" neigh replace 10.78.0.2 lladdr "$VM_MAC" dev "${T}s0"
 ip netns exec "${T}s" ethtool -K "${T}s0" tx off >/dev/null 2>&1 || true
 
 vsctl() { ovs-vsctl --db="unix:$IT_DIR/ovs$1/db.sock" --timeout=20 "${@:2}"; }
-ctl() { "$CTL_BIN" -s "$IT_DIR/$1.ctl" "${@:2}"; }
-vmfield() { ctl "$1" vm-show vm1 | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$2"; }
 vswitchd_pid() { cat "$IT_DIR/ovs$1/ovs-vswitchd.pid" 2>/dev/null; }
 ovs_alive() { kill -0 "$(vswitchd_pid "$1")" 2>/dev/null && vsctl "$1" show >/dev/null; }
 
-# it__retry SECONDS CMD...: CMD until it succeeds, every 100 ms.
-it__retry() {
-	local deadline=$(($(date +%s) + $1))
-	shift
-	until "$@" 2>/dev/null; do
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
-}
 
 # port_ok HOST PORT: ovs-vsctl add-port exits 0 even when OVS could not
 # create the interface; its error column says.
@@ -171,27 +160,7 @@ drained() {
 	done
 }
 
-detached() {
-	local deadline=$(($(date +%s) + 10))
-	until [ "$(vmfield "$1" "['port']['attached']")" = False ]; do
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
 
-# wait_state HOST STATE TIMEOUT
-wait_state() {
-	local deadline=$(($(date +%s) + $3)) s
-	while :; do
-		s=$(vmfield "$1" "['migration']['state']")
-		[ "$s" = "$2" ] && return 0
-		[ "$(date +%s)" -lt "$deadline" ] || {
-			it__log "OVS $1: state $s, not $2, after $3 s"
-			return 1
-		}
-		sleep 0.1
-	done
-}
 
 # xstat HOST PORT NAME: a counter of OVSDB's Interface statistics column
 # (ovs-vswitchd refreshes it every 5 s).
@@ -243,7 +212,7 @@ case $MODE in
 udpmig)
 	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000
 	attached_b() { [ "$(vmfield b "['port']['attached']")" = True ]; }
-	check "B sees the guest's vhost device come up" it__retry 30 attached_b
+	check "B sees the guest's vhost device come up" it_retry 30 attached_b
 	check "A ends the tail and the channel" wait_state a IDLE 30
 	check "B delivered everything and is done" wait_state b IDLE 30
 	;;
@@ -259,11 +228,11 @@ delport)
 	# The port's close is the migration's REMOVE event: its DROP action
 	# flushes the held packets (udpmig_buf_drop_flush_packets, which goes
 	# with the port), then the channel closes.
-	check "A's driver logged the drop of the held packets on close" it__retry 5 \
+	check "A's driver logged the drop of the held packets on close" it_retry 5 \
 		grep -Eq "vm1: SRC_OFFLINE -> IDLE on REMOVE \(port closed\).*actions: DROP" "$IT_DIR/ovsa/ovs-vswitchd.log"
 	echo "# A's log: $(grep -E 'net_vhook: (vm1|tunnel)|Device .net_vhook0' "$IT_DIR/ovsa/ovs-vswitchd.log" | tail -4 | cut -c 1-220 | sed 's/^/\n#   /')"
 	check "the tunnel port on A still answers (control socket)" ctl a status
-	check "OVS A still forwards: the tunnel port is polled" it__retry 5 vsctl a get Interface tun statistics:rx_packets
+	check "OVS A still forwards: the tunnel port is polled" it_retry 5 vsctl a get Interface tun statistics:rx_packets
 	# B waits for A (the destination's wait is the source's precopy +
 	# offline timeouts): the orchestrator, knowing the source failed, ends
 	# the move on B; the guest resumes there and announces itself.
@@ -319,7 +288,7 @@ udpmig)
 	# _dropped (or hold _management_): of udpmig's, udpmig_events_dropped.
 	# All of them are in DPDK telemetry (/ethdev/xstats) of OVS's EAL.
 	evd() { [ -n "$(xstat a vm1 udpmig_events_dropped)" ]; }
-	check "OVS A's vm1 statistics (OVSDB) carry udpmig_events_dropped" it__retry 12 evd
+	check "OVS A's vm1 statistics (OVSDB) carry udpmig_events_dropped" it_retry 12 evd
 	echo "# OVS A vm1 statistics: $(vsctl a get Interface vm1 statistics)"
 	port=$(vsctl a get Interface vm1 status:port_no | tr -d '"')
 	TEL=$(command -v dpdk-telemetry.py)

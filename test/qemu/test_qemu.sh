@@ -130,8 +130,6 @@ ip -n "${T}s" neigh replace "$VM_IP" lladdr "$VM_MAC" dev "${T}s0"
 ip netns exec "${T}s" ethtool -K "${T}s0" tx off >/dev/null 2>&1 ||
 	it_fatal "cannot turn off tx checksum offload on ${T}s0 (ethtool installed?)"
 
-ctl() { "$CTL_BIN" -s "$IT_DIR/$1.ctl" "${@:2}"; }
-vmfield() { ctl "$1" vm-show vm1 | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$2"; }
 
 # switch HOST TUNNEL_IP
 switch() {
@@ -235,21 +233,12 @@ sender() {
 # --- the source (or only) host
 switch a "$TUN_A"
 [ "$MODE" = boot ] || switch b "$TUN_B"
-# retry SECONDS CMD...: CMD until it succeeds, every 100 ms.
-retry() {
-	local deadline=$(($(date +%s) + $1))
-	shift
-	until "$@" 2>/dev/null; do
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
-}
 if [ "$MODE" = discover ]; then
 	# Configuration, once, before the guest boots (peer-add is taken
 	# before the switch has set its tunnel endpoint too); retried while
 	# the control socket comes up.
-	check "A knows B as a peer" retry 10 ctl a peer-add "$TUN_B" --key "$KEY"
-	check "B knows A as a peer" retry 10 ctl b peer-add "$TUN_A" --key "$KEY"
+	check "A knows B as a peer" it_retry 10 ctl a peer-add "$TUN_B" --key "$KEY"
+	check "B knows A as a peer" it_retry 10 ctl b peer-add "$TUN_A" --key "$KEY"
 fi
 t_boot=$(it__now)
 qemu q1 "$IT_DIR/a.sock"
