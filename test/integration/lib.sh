@@ -508,3 +508,36 @@ wait_state() {
 		sleep 0.1
 	done
 }
+
+# it_hosts_on_bridge PREFIX VM_IP VM_MAC HOST...: a network namespace
+# PREFIXh per HOST, each joined to the bridge PREFIXbr by a veth pair
+# (PREFIXh0 in the namespace, PREFIXh1 on the bridge). Host "s" is the
+# sender: 10.78.0.1/24, with VM_IP's neighbour entry set to VM_MAC.
+it_hosts_on_bridge() {
+	local t=$1 ip=$2 mac=$3 h
+	shift 3
+	for h in "$@"; do it_netns "${t}$h"; done
+	ip link add "${t}br" type bridge || it_fatal "cannot create bridge ${t}br"
+	it_at_exit ip link del "${t}br"
+	ip link set "${t}br" up
+	for h in "$@"; do
+		it_veth "${t}${h}0" "${t}${h}1" "${t}$h"
+		ip link set "${t}${h}1" master "${t}br"
+	done
+	ip -n "${t}s" addr add 10.78.0.1/24 dev "${t}s0"
+	ip -n "${t}s" neigh replace "$ip" lladdr "$mac" dev "${t}s0"
+}
+
+# drained NAME REPORT: the guest stand-in NAME's count has not moved for
+# 300 ms (its ring is empty: nothing more comes once the switch intercepts).
+drained() {
+	local last=-1 now stable=0 deadline=$(($(date +%s) + 20))
+	while [ "$stable" -lt 3 ]; do
+		it_signal "$1" USR2
+		sleep 0.1
+		now=$(it_json "$2" received 2>/dev/null) || now=-2
+		if [ "$now" = "$last" ]; then stable=$((stable + 1)); else stable=0; fi
+		last=$now
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+	done
+}

@@ -75,18 +75,7 @@ VM_MAC=02:00:00:00:00:02
 T=umt$$ # interface and namespace prefix (<= 15 characters with suffixes)
 
 # The network.
-it_netns "${T}a"
-it_netns "${T}b"
-it_netns "${T}s"
-ip link add "${T}br" type bridge || it_fatal "cannot create bridge ${T}br"
-it_at_exit ip link del "${T}br"
-ip link set "${T}br" up
-for h in a b s; do
-	it_veth "${T}${h}0" "${T}${h}1" "${T}$h"
-	ip link set "${T}${h}1" master "${T}br"
-done
-ip -n "${T}s" addr add 10.78.0.1/24 dev "${T}s0"
-ip -n "${T}s" neigh replace 10.78.0.2 lladdr "$VM_MAC" dev "${T}s0"
+it_hosts_on_bridge "$T" 10.78.0.2 "$VM_MAC" a b s
 # Faults on the tunnel (MIG_NETEM): the switches carry the tunnel on a
 # link of its own (--tunnel-dev), through a namespace w in between, so
 # what the VM's own traffic meets on the physical network is not udpmig's
@@ -151,19 +140,6 @@ fi
 
 
 
-# drained NAME REPORT: the guest's count has not moved for 300 ms (its
-# ring is empty: nothing more comes once the switch intercepts).
-drained() {
-	local last=-1 now stable=0 deadline=$(($(date +%s) + 20))
-	while [ "$stable" -lt 3 ]; do
-		it_signal "$1" USR2
-		sleep 0.1
-		now=$(it_json "$2" received 2>/dev/null) || now=-2
-		if [ "$now" = "$last" ]; then stable=$((stable + 1)); else stable=0; fi
-		last=$now
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
-	done
-}
 
 # switch HOST TUNNEL_IP
 switch() {

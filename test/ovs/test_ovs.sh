@@ -63,18 +63,7 @@ T=umo$$ # interface and namespace prefix (<= 15 characters with suffixes)
 DRIVER=$(it_safe_so "$DRIVER")
 
 # The network: test_migrate.sh's.
-it_netns "${T}a"
-it_netns "${T}b"
-it_netns "${T}s"
-ip link add "${T}br" type bridge || it_fatal "cannot create bridge ${T}br"
-it_at_exit ip link del "${T}br"
-ip link set "${T}br" up
-for h in a b s; do
-	it_veth "${T}${h}0" "${T}${h}1" "${T}$h"
-	ip link set "${T}${h}1" master "${T}br"
-done
-ip -n "${T}s" addr add 10.78.0.1/24 dev "${T}s0"
-ip -n "${T}s" neigh replace 10.78.0.2 lladdr "$VM_MAC" dev "${T}s0"
+it_hosts_on_bridge "$T" 10.78.0.2 "$VM_MAC" a b s
 # The af_packet uplink passes an unfilled (offloaded) UDP checksum on: the
 # guest would drop every datagram. The sender's side fills it in.
 ip netns exec "${T}s" ethtool -K "${T}s0" tx off >/dev/null 2>&1 || true
@@ -147,18 +136,6 @@ guest() {
 	it_wait_file "$IT_DIR/$name.ready" 60 || it_fatal "guest $name did not come up"
 }
 
-# drained NAME REPORT: the guest's count has not moved for 300 ms.
-drained() {
-	local last=-1 now stable=0 deadline=$(($(date +%s) + 20))
-	while [ "$stable" -lt 3 ]; do
-		it_signal "$1" USR2
-		sleep 0.1
-		now=$(it_json "$2" received 2>/dev/null) || now=-2
-		if [ "$now" = "$last" ]; then stable=$((stable + 1)); else stable=0; fi
-		last=$now
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
-	done
-}
 
 
 

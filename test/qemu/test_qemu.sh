@@ -114,16 +114,7 @@ echo "# guest memory: $GUEST_MEM"
 # The network.
 HOSTS=(a s)
 [ "$MODE" = boot ] || HOSTS=(a b s)
-for h in "${HOSTS[@]}"; do it_netns "${T}$h"; done
-ip link add "${T}br" type bridge || it_fatal "cannot create bridge ${T}br"
-it_at_exit ip link del "${T}br"
-ip link set "${T}br" up
-for h in "${HOSTS[@]}"; do
-	it_veth "${T}${h}0" "${T}${h}1" "${T}$h"
-	ip link set "${T}${h}1" master "${T}br"
-done
-ip -n "${T}s" addr add 10.78.0.1/24 dev "${T}s0"
-ip -n "${T}s" neigh replace "$VM_IP" lladdr "$VM_MAC" dev "${T}s0"
+it_hosts_on_bridge "$T" "$VM_IP" "$VM_MAC" "${HOSTS[@]}"
 # The sender's kernel leaves UDP checksums to the veth (CHECKSUM_PARTIAL);
 # af_packet hands the frame to DPDK without that note, and the guest's
 # kernel would drop every datagram for a bad checksum: checksum in software.
