@@ -440,6 +440,37 @@ send_garp(struct guest *g)
 	return 0;
 }
 
+/*
+ * Start the port with no rx buffer posted. DPDK's virtio PMD fills the rx
+ * ring in rte_eth_dev_start() and then, in the same call, frees whatever
+ * the device already put in the used ring ("flush the old packets"). The
+ * device is ready since probe, so a backend with packets waiting (a
+ * destination switch injecting a moved VM's held packets) fills the ring
+ * in that window and they are thrown away uncounted: 64 to 4096 packets
+ * in 1 of 4 fault runs. A real guest's driver does not do this, and a
+ * migrated VM's rings are never re-initialised. So hold every mbuf of the
+ * pool while the port starts: the ring stays empty (the backend waits),
+ * and the first rx_burst posts it.
+ */
+static int
+start_empty(struct guest *g)
+{
+	unsigned int n = rte_mempool_avail_count(g->pool);
+	struct rte_mbuf **held = calloc(n, sizeof(*held));
+	int ret;
+
+	if (held == NULL)
+		return -ENOMEM;
+	if (rte_pktmbuf_alloc_bulk(g->pool, held, n) != 0) {
+		free(held);
+		return -ENOMEM;
+	}
+	ret = rte_eth_dev_start(g->port_id);
+	rte_pktmbuf_free_bulk(held, n);
+	free(held);
+	return ret;
+}
+
 static int
 port_setup(struct guest *g)
 {
@@ -488,7 +519,7 @@ port_setup(struct guest *g)
 		ret = rte_eth_tx_queue_setup(
 			g->port_id, 0, txd, rte_eth_dev_socket_id(g->port_id), NULL);
 	if (ret == 0)
-		ret = rte_eth_dev_start(g->port_id);
+		ret = start_empty(g);
 	if (ret != 0)
 		goto fail;
 	g->port_open = true;
