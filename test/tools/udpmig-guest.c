@@ -449,14 +449,16 @@ send_garp(struct guest *g)
  * in that window and they are thrown away uncounted: 64 to 4096 packets
  * in 1 of 4 fault runs. A real guest's driver does not do this, and a
  * migrated VM's rings are never re-initialised. So hold every mbuf of the
- * pool while the port starts: the ring stays empty (the backend waits),
- * and the first rx_burst posts it.
+ * pool while the port starts: the ring stays empty (the backend waits).
+ * Then an rx_burst of 0 packets posts the ring (the PMD refills on every
+ * call), before --ready tells the test the guest takes traffic.
  */
 static int
 start_empty(struct guest *g)
 {
 	unsigned int n = rte_mempool_avail_count(g->pool);
-	struct rte_mbuf **held = calloc(n, sizeof(*held));
+	struct rte_mbuf **held = calloc(n, sizeof(*held)), *none[1];
+	uint16_t q;
 	int ret;
 
 	if (held == NULL)
@@ -468,6 +470,8 @@ start_empty(struct guest *g)
 	ret = rte_eth_dev_start(g->port_id);
 	rte_pktmbuf_free_bulk(held, n);
 	free(held);
+	for (q = 0; ret == 0 && q < g->nb_rxq; q++)
+		rte_eth_rx_burst(g->port_id, q, none, 0);
 	return ret;
 }
 
