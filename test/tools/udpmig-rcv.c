@@ -21,8 +21,17 @@
  * The final line also lists the first runs of missing seq ("missing").
  * Datagrams without the seqstream header count in "other".
  *
- * Delays are not reported: the sender's clock (tx_ns) is the host's, the
- * receiver's the guest's. Gaps use the guest's CLOCK_MONOTONIC only.
+ * The counters' gaps use the guest's CLOCK_MONOTONIC only, which stops
+ * while the VM is stopped (a migration's blackout is not in them). Before
+ * the final line comes the host-time view of the stream (tx_ns is the
+ * host's clock; see tl_report()): one line
+ *
+ *   UDPMIG-RCV-HOST {"packets": ..., "freeze_ms": ..., "max_gap_ms": ...,
+ *                    "delay_ms_max": ..., "resume_to_last_held_ms": ..., ...}
+ *
+ * and the packets received per ms of host time since the first packet,
+ * "UDPMIG-RCV-TL <ms> <cells>", one cell a ms: 0-9, a-z, A-Z for 0..61,
+ * "{N}" for more (scripts/demo.sh --qemu reads them).
  *
  * Exit: 0 after the final line, 1 runtime error, 2 usage error.
  */
@@ -207,6 +216,277 @@ missing_runs(const struct seqstream_set *set, uint64_t expect, char *out, size_t
 		snprintf(out + o, len - o, "]");
 }
 
+/*
+ * The host-time view of the stream (scripts/demo.sh --qemu plots it).
+ *
+ * The guest's clock stops while the VM is stopped for a migration (the
+ * TSC and the other guest clocks of QEMU follow its virtual clock), so a
+ * blackout does not show in guest time. The sender stamps every packet
+ * with the host's CLOCK_MONOTONIC (tx_ns); the host-minus-guest offset of
+ * the clocks, K, is max(tx_ns - rx time) over a window of packets (the
+ * one of least latency: K minus that latency). K grows by the freeze F
+ * across the stop: a packet with rx + K_before - tx_ns < -TL_FREEZE_NS
+ * arrived after the stop (it was sent after the receiver's clock stopped).
+ * The first such packet (g_post, guest time) starts the packets received
+ * after the stop -- a few late: those sent between the stop and the first
+ * delivery after the resume look sent before the stop -- and K_after -
+ * K_before is F. Each packet's host receive time is then its guest time
+ * + K_before (before g_post) or + K_after, which gives the per-ms
+ * timeline, the longest gap and the delays in host time. The guest's
+ * clock stopped at about the last delivery before g_post (g_frz: the
+ * stream came without a pause until then), which gives the host times of
+ * the stop and of the resume, and the packets held over the blackout:
+ * sent before the resume, delivered after it.
+ *
+ * Memory: the receive time and tx_ns of the first copy of each seq below
+ * TL_SEQ_MAX (touched as seq come, 12 bytes each); duplicates are not in
+ * the timeline.
+ */
+#define TL_SEQ_MAX    (UINT64_C(1) << 21)
+#define TL_ANCHOR_NS  (1000 * NS_PER_MS) /* K's window */
+#define TL_FREEZE_NS  NS_PER_MS
+#define TL_MS_MAX     (600 * 1000) /* the timeline's length, at most */
+#define TL_LINE_MS    800 /* ms per UDPMIG-RCV-TL line */
+#define NS_PER_US     UINT64_C(1000)
+#define TL_LINE_BYTES (TL_LINE_MS * 8 + 64) /* cells of up to 7 bytes */
+
+struct tl {
+	uint64_t n; /**< seq tracked: 0 .. n-1 */
+	uint32_t *rx_us; /**< guest receive time in us since the start, + 1; 0: none */
+	uint64_t *tx_ns; /**< the packet's tx_ns */
+};
+
+static void
+tl_init(struct tl *t, uint64_t max_seq)
+{
+	t->n = max_seq < TL_SEQ_MAX ? max_seq : TL_SEQ_MAX;
+	t->rx_us = calloc(t->n, sizeof(*t->rx_us));
+	t->tx_ns = calloc(t->n, sizeof(*t->tx_ns));
+	if (t->rx_us == NULL || t->tx_ns == NULL) {
+		free(t->rx_us);
+		free(t->tx_ns);
+		memset(t, 0, sizeof(*t));
+		fprintf(stderr, PROG ": no memory for the timeline: none\n");
+	}
+}
+
+static void
+tl_fini(struct tl *t)
+{
+	free(t->rx_us);
+	free(t->tx_ns);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The first copy of @p seq, received @p rx_ns after the start. */
+static inline void
+tl_note(struct tl *t, uint64_t seq, uint64_t tx_ns, uint64_t rx_ns)
+{
+	uint64_t us = rx_ns / NS_PER_US + 1;
+
+	if (seq >= t->n || t->rx_us[seq] != 0 || us > UINT32_MAX)
+		return;
+	t->rx_us[seq] = (uint32_t)us;
+	t->tx_ns[seq] = tx_ns;
+}
+
+static inline int64_t
+tl_rx(const struct tl *t, uint64_t seq)
+{
+	return (int64_t)(t->rx_us[seq] - 1) * (int64_t)NS_PER_US;
+}
+
+/* max(tx_ns - rx) over the packets received in [from, to) (guest ns). */
+static bool
+tl_offset(const struct tl *t, int64_t from, int64_t to, int64_t *k)
+{
+	bool any = false;
+	uint64_t s;
+
+	for (s = 0; s < t->n; s++) {
+		int64_t rx = tl_rx(t, s), o = (int64_t)t->tx_ns[s] - rx;
+
+		if (t->rx_us[s] == 0 || rx < from || rx >= to)
+			continue;
+		if (!any || o > *k)
+			*k = o;
+		any = true;
+	}
+	return any;
+}
+
+/* The guest time of the first packet from @p from on sent after the stop. */
+static bool
+tl_stop(const struct tl *t, int64_t from, int64_t k, int64_t *g_post)
+{
+	bool any = false;
+	uint64_t s;
+
+	for (s = 0; s < t->n; s++) {
+		int64_t rx = tl_rx(t, s);
+
+		if (t->rx_us[s] == 0 || rx < from ||
+			rx + k - (int64_t)t->tx_ns[s] >= -(int64_t)TL_FREEZE_NS)
+			continue;
+		if (!any || rx < *g_post)
+			*g_post = rx;
+		any = true;
+	}
+	return any;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One per-ms count: 0-9, a-z, A-Z for 0..61, "{N}" above. */
+static int
+tl_cell(char *out, size_t len, uint32_t c)
+{
+	static const char digits[] =
+		"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	int n;
+
+	if (c < sizeof(digits) - 1) {
+		if (len < 2)
+			return -1;
+		out[0] = digits[c];
+		out[1] = '\0';
+		return 1;
+	}
+	n = snprintf(out, len, "{%" PRIu32 "}", c);
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+static void
+write_line(const char *line, size_t n)
+{
+	ssize_t w = write(STDOUT_FILENO, line, n);
+
+	(void)w;
+}
+
+/*
+ * Print the host-time view: one UDPMIG-RCV-HOST line (JSON), then the
+ * per-ms receive counts since the first packet, TL_LINE_MS a line:
+ *   UDPMIG-RCV-TL <first ms of the line> <cells>
+ */
+static void
+tl_report(const struct tl *t)
+{
+	int64_t g0 = INT64_MAX, k_before = 0, k_after, g_post = INT64_MAX, g_frz = 0,
+		h0 = INT64_MAX, h_end = 0;
+	int64_t *h = NULL, gap = 0, d, d_max = 0, last_held = -1;
+	uint64_t s, n = 0, held = 0, tl_ms;
+	double d_sum = 0;
+	bool stopped;
+	uint32_t *cnt = NULL;
+	static char line[TL_LINE_BYTES];
+	int len;
+
+	for (s = 0; s < t->n; s++)
+		if (t->rx_us[s] != 0 && tl_rx(t, s) < g0)
+			g0 = tl_rx(t, s);
+	if (g0 == INT64_MAX)
+		return;
+	/* K before the stop: first from the first second, then from the
+	 * second before the stop (the clocks' rates differ by some ppm). */
+	tl_offset(t, g0, g0 + (int64_t)TL_ANCHOR_NS, &k_before);
+	stopped = tl_stop(t, g0 + (int64_t)TL_ANCHOR_NS, k_before, &g_post);
+	if (stopped) {
+		int64_t from = g_post - (int64_t)TL_ANCHOR_NS;
+
+		if (tl_offset(t, from, g_post, &k_before))
+			(void)tl_stop(t, from, k_before, &g_post);
+	}
+	k_after = k_before;
+	if (stopped) {
+		(void)tl_offset(t, g_post, INT64_MAX, &k_after);
+		for (s = 0; s < t->n; s++)
+			if (t->rx_us[s] != 0 && tl_rx(t, s) < g_post && tl_rx(t, s) > g_frz)
+				g_frz = tl_rx(t, s);
+	}
+
+	h = malloc(t->n * sizeof(*h));
+	if (h == NULL)
+		return;
+	for (s = 0; s < t->n; s++) {
+		int64_t rx;
+
+		if (t->rx_us[s] == 0)
+			continue;
+		rx = tl_rx(t, s);
+		h[n] = rx + (stopped && rx >= g_post ? k_after : k_before);
+		d = h[n] - (int64_t)t->tx_ns[s];
+		if (d < 0)
+			d = 0;
+		d_sum += (double)d;
+		if (d > d_max)
+			d_max = d;
+		/* Held: sent before the resume, delivered after it. */
+		if (stopped && rx >= g_post && (int64_t)t->tx_ns[s] < g_frz + k_after) {
+			held++;
+			if (rx > last_held)
+				last_held = rx;
+		}
+		if (h[n] < h0)
+			h0 = h[n];
+		if (h[n] > h_end)
+			h_end = h[n];
+		n++;
+	}
+	qsort(h, n, sizeof(*h), cmp_i64);
+	for (s = 1; s < n; s++)
+		if (h[s] - h[s - 1] > gap)
+			gap = h[s] - h[s - 1];
+	tl_ms = (uint64_t)(h_end - h0) / NS_PER_MS + 1;
+	if (tl_ms > TL_MS_MAX)
+		tl_ms = TL_MS_MAX;
+	len = snprintf(line, sizeof(line),
+		"UDPMIG-RCV-HOST {\"packets\": %" PRIu64 ", \"timeline_ms\": %" PRIu64
+		", \"freeze_ms\": %.3f, \"stop_at_ms\": %.3f, \"resume_at_ms\": %.3f"
+		", \"max_gap_ms\": %.3f, \"delay_ms_max\": %.3f, \"delay_ms_mean\": %.3f"
+		", \"held\": %" PRIu64 ", \"resume_to_last_held_ms\": %.3f}\n",
+		n, tl_ms, stopped ? (double)(k_after - k_before) / 1e6 : 0.0,
+		stopped ? (double)(g_frz + k_before - h0) / 1e6 : -1.0,
+		stopped ? (double)(g_frz + k_after - h0) / 1e6 : -1.0, (double)gap / 1e6,
+		(double)d_max / 1e6, n ? d_sum / (double)n / 1e6 : 0.0, held,
+		held ? (double)(last_held - g_frz) / 1e6 : 0.0);
+	if (len > 0 && (size_t)len < sizeof(line))
+		write_line(line, (size_t)len);
+
+	cnt = calloc(tl_ms, sizeof(*cnt));
+	if (cnt != NULL) {
+		uint64_t ms;
+
+		for (s = 0; s < n; s++) {
+			ms = (uint64_t)(h[s] - h0) / NS_PER_MS;
+			if (ms < tl_ms)
+				cnt[ms]++;
+		}
+		for (ms = 0; ms < tl_ms; ms += TL_LINE_MS) {
+			uint64_t i;
+			int o = snprintf(line, sizeof(line), "UDPMIG-RCV-TL %" PRIu64 " ", ms);
+
+			for (i = ms; i < ms + TL_LINE_MS && i < tl_ms && o > 0; i++) {
+				int c = tl_cell(line + o, sizeof(line) - (size_t)o - 1, cnt[i]);
+
+				o = c < 0 ? -1 : o + c;
+			}
+			if (o > 0 && (size_t)o < sizeof(line) - 1) {
+				line[o++] = '\n';
+				write_line(line, (size_t)o);
+			}
+		}
+	}
+	free(cnt);
+	free(h);
+}
+
 /* One UDPMIG-RCV line, written with a single write(2). */
 static void
 report(const struct seqstream_set *set, const struct rcv_opts *o, uint64_t other, uint64_t start_ns,
@@ -280,6 +560,7 @@ main(int argc, char **argv)
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct seqstream_set set;
+	struct tl tl;
 	struct sigaction sa;
 	uint64_t start_ns, next_report_ns, last_rx_ns = 0, other = 0;
 	bool any = false;
@@ -298,6 +579,7 @@ main(int argc, char **argv)
 		return fd == -2 ? 2 : 1;
 	/* No per-ms timeline in a guest: 0 ms keeps it to one counter. */
 	seqstream_set_init(&set, o.max_seq, 0);
+	tl_init(&tl, o.max_seq);
 	for (i = 0; i < BATCH; i++) {
 		iov[i].iov_base = bufs[i];
 		iov[i].iov_len = DGRAM_MAX;
@@ -341,6 +623,8 @@ main(int argc, char **argv)
 				}
 				/* The guest's clock: tx_ns means nothing here. */
 				seqstream_rx_account(rx, h.seq, now, now);
+				if (rx == &set.rx[0] && tl.n != 0)
+					tl_note(&tl, h.seq, h.tx_ns, now - start_ns);
 				any = true;
 				last_rx_ns = now;
 			}
@@ -355,7 +639,10 @@ main(int argc, char **argv)
 		if (o.idle_ms != 0 && any && now - last_rx_ns >= o.idle_ms * NS_PER_MS)
 			break;
 	}
+	if (tl.n != 0)
+		tl_report(&tl);
 	report(&set, &o, other, start_ns, true);
+	tl_fini(&tl);
 	seqstream_set_fini(&set);
 	close(fd);
 	return rc;
