@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The worker loop: poll rx queue 0 of each port assigned to this lcore,
- * learn source MACs, forward known unicast, flood the rest; on the lcore
- * that polls the uplink, also carry the migration tunnel (rte_pmd_vhook.h).
+ * The worker loop: poll the (port, rx queue) pairs assigned to this
+ * lcore, learn source MACs, forward known unicast, flood the rest; hand
+ * what arrives for the migration tunnel to the driver, and on the tx owner
+ * of the tunnel's port send what the driver's tunnel gives
+ * (rte_pmd_vhook.h).
  *
  * No lock, no allocation (mempools aside), no log: every packet that is
  * not sent is counted in this worker's struct sw_stats.
@@ -17,6 +19,13 @@
 
 #include "switch.h"
 
+/* The tx queue of port @p this worker may use itself (see switch.h). */
+static inline uint16_t
+tx_queue(const struct sw_worker *w, const struct sw_port *p)
+{
+	return p->txq_per_worker ? (uint16_t)w->idx : 0;
+}
+
 /* Send what this burst collected for port @out. */
 static void
 tx_flush(struct sw_worker *w, uint16_t out)
@@ -25,8 +34,8 @@ tx_flush(struct sw_worker *w, uint16_t out)
 	struct sw_port *p = &sw.ports[out];
 	uint16_t sent;
 
-	if (p->owner == w->idx) {
-		sent = rte_eth_tx_burst(p->port_id, 0, b->pkts, b->n);
+	if (p->txq_per_worker || p->tx_owner == w->idx) {
+		sent = rte_eth_tx_burst(p->port_id, tx_queue(w, p), b->pkts, b->n);
 		w->stats[out].tx += sent;
 	} else {
 		/* The owner sends them and counts them (tx_ring_drain()). */
@@ -64,7 +73,7 @@ tx_add(struct sw_worker *w, uint16_t out, struct rte_mbuf *m)
 	b->pkts[b->n++] = m;
 }
 
-/* Owner of port @idx: send what other workers forwarded to it. */
+/* Tx owner of port @idx: send what other workers forwarded to it. */
 static void
 tx_ring_drain(struct sw_worker *w, uint16_t idx)
 {
@@ -122,12 +131,17 @@ forward_one(struct sw_worker *w, uint16_t in, struct rte_mbuf *m)
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct sw_stats *st = &w->stats[in];
 	uint16_t out;
+	int ret;
 
 	if (rte_is_multicast_ether_addr(&eth->dst_addr)) {
 		flood(w, in, m);
-	} else if (sw_mac_lookup(&eth->dst_addr, &out) != 0) {
+	} else if ((ret = sw_mac_lookup_dst(&eth->dst_addr, in, &out)) < 0) {
 		st->unknown++;
 		flood(w, in, m);
+	} else if (unlikely(ret == 1)) {
+		/* Sent to the MAC's old place before it moved here (mac.c). */
+		st->moved_tail++;
+		tx_add(w, out, m);
 	} else if (unlikely(out == in)) {
 		/* The destination sits behind the port it came from. */
 		st->filtered++;
@@ -198,7 +212,9 @@ forward(struct sw_worker *w, uint16_t in, struct rte_mbuf **pkts, uint16_t n)
 }
 
 /*
- * The tunnel's port: hand the tunnel's packets to the driver, in one batch.
+ * The tunnel's port, any of its rx queues: hand the tunnel's packets to
+ * the driver, in one batch (rte_pmd_vhook_tun_input() takes several
+ * callers at once).
  * Returns how many packets are left in @pkts for switching (order kept):
  * none on a --tunnel-dev port, where the rest is dropped and counted.
  */
@@ -233,7 +249,8 @@ tun_input(struct sw_worker *w, struct rte_mbuf **pkts, uint16_t n)
 }
 
 /*
- * The tunnel's port: send what the driver wants on the wire. What the
+ * The tunnel port's tx owner (one caller: the driver's out ring has one
+ * consumer): send what the driver wants on the wire. What the
  * port does not take (a full memif ring) is kept and goes first next
  * time: freed, every such packet cost a retransmission round trip. While
  * some wait, nothing new is taken: the driver's ring holds the rest.
@@ -250,8 +267,8 @@ tun_output(struct sw_worker *w)
 		if (w->tun_n == 0)
 			return;
 	}
-	sent = rte_eth_tx_burst(
-		sw.ports[sw.tun_idx].port_id, 0, w->tun_pend + w->tun_head, w->tun_n);
+	sent = rte_eth_tx_burst(sw.ports[sw.tun_idx].port_id, tx_queue(w, &sw.ports[sw.tun_idx]),
+		w->tun_pend + w->tun_head, w->tun_n);
 	st->tx += sent;
 	st->tun_tx += sent;
 	w->tun_head += sent;
@@ -275,26 +292,30 @@ sw_worker_main(void *arg)
 	struct sw_worker *w = arg;
 	struct rte_mbuf *pkts[SW_BURST_MAX];
 	const uint16_t burst = sw.opts.burst;
-	const bool tunnel = w->tunnel && sw.tunnel;
+	const bool tun_out = w->tunnel && sw.tunnel;
+	struct sw_rxq *rq;
 	uint16_t i, idx, n;
 
-	if (w->nb_ports == 0) {
-		SW_LOG(NOTICE, "lcore %u: no port to poll, idle", w->lcore_id);
+	if (w->nb_rxqs == 0) {
+		SW_LOG(NOTICE, "lcore %u: no rx queue to poll, idle", w->lcore_id);
 		return 0;
 	}
 	sw_mac_reader_online(w->idx);
 	for (;;) {
 		if (__atomic_load_n(&sw.force_quit, __ATOMIC_RELAXED))
 			break;
-		for (i = 0; i < w->nb_ports; i++) {
-			idx = w->ports[i];
-			if (sw.ports[idx].txr != NULL)
+		for (i = 0; i < w->nb_rxqs; i++) {
+			rq = &w->rxqs[i];
+			idx = rq->idx;
+			/* Its rx queue 0 is polled by the port's tx owner. */
+			if (rq->qid == 0 && sw.ports[idx].txr != NULL)
 				tx_ring_drain(w, idx);
-			n = rte_eth_rx_burst(sw.ports[idx].port_id, 0, pkts, burst);
+			n = rte_eth_rx_burst(sw.ports[idx].port_id, rq->qid, pkts, burst);
 			if (n == 0)
 				continue;
+			rq->pkts += n;
 			w->stats[idx].rx += n;
-			if (tunnel && idx == sw.tun_idx) {
+			if (sw.tunnel && idx == sw.tun_idx) {
 				n = tun_input(w, pkts, n);
 				if (n == 0)
 					continue;
@@ -305,8 +326,7 @@ sw_worker_main(void *arg)
 			moved_release(w, false);
 			tx_flush_all(w);
 		}
-		/* Only the uplink's owner: it is the one user of its tx queue. */
-		if (tunnel)
+		if (tun_out)
 			tun_output(w);
 		sw_mac_reader_quiescent(w->idx);
 	}

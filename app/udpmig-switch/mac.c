@@ -9,6 +9,15 @@
  * every millisecond). So the datapath never takes the hash's writer path,
  * and the table needs no lock at all.
  *
+ * An entry's data is its port, and for a MAC that moved, the port it
+ * moved from and when (mac_data()). A frame that comes in on the port its
+ * destination MAC moved to less than SW_MAC_MOVE_GRACE_MS ago goes to the
+ * old port instead of being dropped as a hairpin (sw_mac_lookup_dst()):
+ * with several rx queues, the frame that moved the MAC (a migrated VM's
+ * announcement) and frames sent to the old place before it can come in on
+ * different queues, polled by different workers, and the older frames may
+ * be looked up after the move. On one queue they came first.
+ *
  * Aging: a worker stamps seen[key position] with the coarse clock sw.now
  * (a racy store of the same value from several workers is harmless). The
  * main lcore deletes keys not stamped for --mac-aging seconds. A deleted
@@ -41,6 +50,16 @@ static struct {
 	struct rte_rcu_qsbr *qsbr;
 	uint64_t learn_full; /* main lcore: table full, event not applied */
 } mt;
+
+/* An entry's data: port (bits 0-15), the port it moved from (16-31,
+ * MAC_NO_PORT: none) and when (32-63, sw.now_ms). */
+#define MAC_NO_PORT 0xffffu
+
+static inline void *
+mac_data(uint16_t port, uint16_t prev, uint32_t ms)
+{
+	return (void *)(uintptr_t)((uint64_t)port | (uint64_t)prev << 16 | (uint64_t)ms << 32);
+}
 
 /* A learn event: the MAC in the low 48 bits, the port above. */
 static inline uint64_t
@@ -141,11 +160,12 @@ sw_mac_free(void)
 void
 sw_mac_apply(void)
 {
-	uint64_t ev[64];
+	uint64_t ev[64], old;
 	struct rte_ether_addr mac;
 	unsigned int n, i;
 	uint16_t port;
 	int32_t pos;
+	void *data;
 
 	do {
 		n = rte_ring_sc_dequeue_burst_elem(mt.learn, ev, sizeof(ev[0]), RTE_DIM(ev), NULL);
@@ -153,8 +173,17 @@ sw_mac_apply(void)
 			mac_event_split(ev[i], &mac, &port);
 			if (port >= sw.nb_ports)
 				continue;
-			/* Adds, or moves a known MAC (the data changes atomically). */
-			if (rte_hash_add_key_data(mt.h, &mac, (void *)(uintptr_t)port) != 0) {
+			/* Adds, or moves a known MAC (the data changes atomically);
+			 * a move remembers where from, and when. */
+			if (rte_hash_lookup_data(mt.h, &mac, &data) < 0) {
+				data = mac_data(port, MAC_NO_PORT, 0);
+			} else {
+				old = (uintptr_t)data;
+				if ((uint16_t)old != port)
+					data = mac_data(port, (uint16_t)old,
+						__atomic_load_n(&sw.now_ms, __ATOMIC_RELAXED));
+			}
+			if (rte_hash_add_key_data(mt.h, &mac, data) != 0) {
 				mt.learn_full++;
 				continue;
 			}
@@ -233,6 +262,31 @@ sw_mac_lookup(const struct rte_ether_addr *mac, uint16_t *port)
 		return -ENOENT;
 	*port = (uint16_t)(uintptr_t)data;
 	return 0;
+}
+
+/*
+ * Worker: where a frame to @mac that came in on port @in goes. 0 (its
+ * port), 1 when the MAC moved to @in less than SW_MAC_MOVE_GRACE_MS ago
+ * and *port is the port it moved from, or -ENOENT.
+ */
+int
+sw_mac_lookup_dst(const struct rte_ether_addr *mac, uint16_t in, uint16_t *port)
+{
+	uint32_t now;
+	uint64_t d;
+	void *data;
+
+	if (rte_hash_lookup_data(mt.h, mac, &data) < 0)
+		return -ENOENT;
+	d = (uintptr_t)data;
+	*port = (uint16_t)d;
+	if (likely(*port != in) || (uint16_t)(d >> 16) == MAC_NO_PORT)
+		return 0;
+	now = __atomic_load_n(&sw.now_ms, __ATOMIC_RELAXED);
+	if (now - (uint32_t)(d >> 32) >= SW_MAC_MOVE_GRACE_MS)
+		return 0;
+	*port = (uint16_t)(d >> 16);
+	return 1;
 }
 
 /*

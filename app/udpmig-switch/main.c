@@ -190,11 +190,14 @@ control_loop(void)
 {
 	const uint64_t hz = rte_get_timer_hz(), t0 = rte_get_timer_cycles();
 	uint32_t now, last_age = 0, next_stats = sw.opts.stats_interval;
+	uint64_t el;
 
 	while (!__atomic_load_n(&sw.force_quit, __ATOMIC_RELAXED)) {
 		sleep_ns(CONTROL_PERIOD_NS);
-		now = (uint32_t)((rte_get_timer_cycles() - t0) / hz);
+		el = rte_get_timer_cycles() - t0;
+		now = (uint32_t)(el / hz);
 		__atomic_store_n(&sw.now, now, __ATOMIC_RELAXED);
+		__atomic_store_n(&sw.now_ms, (uint32_t)(el * 1000 / hz), __ATOMIC_RELAXED);
 		sw_mac_apply();
 		if (now != last_age) {
 			sw_mac_age(now, sw.opts.mac_aging);

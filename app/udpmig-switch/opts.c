@@ -34,6 +34,7 @@ enum {
 	O_STATS_INTERVAL,
 	O_CTL,
 	O_MIG_LCORE,
+	O_RXQ,
 	O_HELP,
 };
 
@@ -47,6 +48,7 @@ static const struct option long_opts[] = {
 	{ "stats-interval", required_argument, NULL, O_STATS_INTERVAL },
 	{ "ctl", required_argument, NULL, O_CTL },
 	{ "migration-lcore", required_argument, NULL, O_MIG_LCORE },
+	{ "rxq", required_argument, NULL, O_RXQ },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -72,6 +74,13 @@ sw_opts_usage(FILE *f)
 		"  --mac-aging SEC        forget a MAC not seen for SEC seconds, 0..%u\n"
 		"                         (default %u; 0: never)\n"
 		"  --burst N              rx burst size, 1..%u (default %u)\n"
+		"  --rxq N                rx queues per port, 1..%u, at most what the port has\n"
+		"                         (default: the number of workers). The (port, rx queue)\n"
+		"                         pairs are spread over the workers round robin; a port\n"
+		"                         with several spreads flows by RSS (IP/UDP hash) where it\n"
+		"                         can. A port that is not a vhost port and has a tx queue\n"
+		"                         per worker gets one; any other port one tx queue\n"
+		"                         (docs/switch.md)\n"
 		"  --stats-interval SEC   print a one-line per-port summary on stdout every\n"
 		"                         SEC seconds, 0..%u (default 0: never)\n"
 		"  --ctl PATH             the control socket (udpmig-ctl -s PATH): added as\n"
@@ -87,7 +96,7 @@ sw_opts_usage(FILE *f)
 		"Telemetry: " SW_TELEMETRY_CMD ". SIGINT/SIGTERM stop the switch.\n"
 		"Exit status: 0 stopped by a signal, 1 runtime error, 2 usage error.\n",
 		RTE_PMD_VHOOK_TUN_PORT, MAX_AGING, DEF_MAC_AGING, SW_BURST_MAX, DEF_BURST,
-		MAX_INTERVAL);
+		SW_MAX_RXQ, MAX_INTERVAL);
 }
 
 static int usage_error(const char *fmt, ...) __rte_format_printf(1, 2);
@@ -201,6 +210,11 @@ sw_opts_parse(int argc, char **argv, struct sw_opts *o)
 				    &o->mig_lcore) != 0)
 				return -EINVAL;
 			o->mig_lcore_set = true;
+			break;
+		case O_RXQ:
+			if (parse_u32("--rxq", optarg, 1, SW_MAX_RXQ, &v) != 0)
+				return -EINVAL;
+			o->rxq = (uint16_t)v;
 			break;
 		case O_HELP:
 			sw_opts_usage(stdout);

@@ -32,6 +32,20 @@ sw_stats_port(uint16_t port, struct sw_stats *sum)
 	}
 }
 
+/* Packets received on rx queue @qid of port @port (one worker polls it). */
+uint64_t
+sw_stats_rxq(uint16_t port, uint16_t qid)
+{
+	unsigned int w, r;
+
+	for (w = 0; w < sw.nb_workers; w++)
+		for (r = 0; r < sw.workers[w].nb_rxqs; r++)
+			if (sw.workers[w].rxqs[r].idx == port && sw.workers[w].rxqs[r].qid == qid)
+				return __atomic_load_n(
+					&sw.workers[w].rxqs[r].pkts, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* Every packet the switch dropped, counted on the port it concerns. */
 uint64_t
 sw_stats_drops(const struct sw_stats *s)
@@ -59,7 +73,7 @@ stats_line(char *buf, size_t len)
 {
 	struct sw_stats s;
 	size_t off = 0;
-	uint16_t i;
+	uint16_t i, q;
 
 	buf[0] = '\0';
 	for (i = 0; i < sw.nb_all && off < len; i++) {
@@ -67,14 +81,18 @@ stats_line(char *buf, size_t len)
 		off += snprintf(buf + off, len - off,
 			"%s%s %s rx=%" PRIu64 " tx=%" PRIu64 " drops=%" PRIu64 " tx_drop=%" PRIu64
 			" flood=%" PRIu64 " unknown=%" PRIu64 " no_mbuf=%" PRIu64
-			" filtered=%" PRIu64,
+			" filtered=%" PRIu64 " moved_tail=%" PRIu64,
 			i ? " | " : "", sw.ports[i].name, sw_role_name(sw.ports[i].role), s.rx,
 			s.tx, sw_stats_drops(&s), s.tx_drop, s.flood, s.unknown, s.no_mbuf,
-			s.filtered);
+			s.filtered, s.moved_tail);
 		if (i == sw.tun_idx && sw.tunnel && off < len)
 			off += snprintf(buf + off, len - off,
 				" tun_rx=%" PRIu64 " tun_rx_drop=%" PRIu64 " tun_tx=%" PRIu64,
 				s.tun_rx, s.tun_rx_drop, s.tun_tx);
+		/* Several rx queues: what each one received, "rxq=a,b". */
+		for (q = 0; sw.ports[i].nb_rxq > 1 && q < sw.ports[i].nb_rxq && off < len; q++)
+			off += snprintf(buf + off, len - off, "%s%" PRIu64,
+				q ? "," : " rxq=", sw_stats_rxq(i, q));
 	}
 }
 
@@ -112,14 +130,15 @@ sw_stats_log_final(void)
 
 /*
  * SW_TELEMETRY_CMD: {"NAME": {"name", "role", "port_id", "rx", "tx",
- * "drops", and every counter}, ...}
+ * "drops", every counter, "rx_queues", "tx_queues", "tx_per_worker",
+ * "rss_hf", and "rxqN_rx" for each rx queue N}, ...}
  */
 static int
 tel_ports(const char *cmd __rte_unused, const char *params __rte_unused, struct rte_tel_data *d)
 {
 	struct rte_tel_data *pd;
 	struct sw_stats s;
-	uint16_t i;
+	uint16_t i, q;
 
 	rte_tel_data_start_dict(d);
 	for (i = 0; i < sw.nb_all; i++) {
@@ -139,10 +158,22 @@ tel_ports(const char *cmd __rte_unused, const char *params __rte_unused, struct 
 		rte_tel_data_add_dict_u64(pd, "unknown", s.unknown);
 		rte_tel_data_add_dict_u64(pd, "no_mbuf", s.no_mbuf);
 		rte_tel_data_add_dict_u64(pd, "filtered", s.filtered);
+		rte_tel_data_add_dict_u64(pd, "moved_tail", s.moved_tail);
 		if (i == sw.tun_idx && sw.tunnel) {
 			rte_tel_data_add_dict_u64(pd, "tun_rx", s.tun_rx);
 			rte_tel_data_add_dict_u64(pd, "tun_rx_drop", s.tun_rx_drop);
 			rte_tel_data_add_dict_u64(pd, "tun_tx", s.tun_tx);
+		}
+		rte_tel_data_add_dict_u64(pd, "rx_queues", sw.ports[i].nb_rxq);
+		rte_tel_data_add_dict_u64(pd, "tx_queues", sw.ports[i].nb_txq);
+		rte_tel_data_add_dict_u64(pd, "tx_per_worker", sw.ports[i].txq_per_worker);
+		rte_tel_data_add_dict_u64(pd, "rss_hf", sw.ports[i].rss ? sw.ports[i].rss_hf : 0);
+		/* Flat keys: 22.11 telemetry nests containers one level only. */
+		for (q = 0; q < sw.ports[i].nb_rxq; q++) {
+			char key[16];
+
+			snprintf(key, sizeof(key), "rxq%u_rx", q);
+			rte_tel_data_add_dict_u64(pd, key, sw_stats_rxq(i, q));
 		}
 		if (rte_tel_data_add_dict_container(d, sw.ports[i].name, pd, 0) != 0) {
 			rte_tel_data_free(pd);
@@ -157,6 +188,6 @@ sw_stats_telemetry_init(void)
 {
 	/* The help must fit RTE_TEL_MAX_STRING_LEN (128). */
 	return rte_telemetry_register_cmd(SW_TELEMETRY_CMD, tel_ports,
-		"Every switch port by name: role, port_id, rx, tx, drops and each counter. "
-		"No parameters.");
+		"Every switch port by name: role, port_id, rx, tx, drops, each counter, "
+		"queues, rxqN_rx. No parameters.");
 }

@@ -10,11 +10,18 @@
  * Threads and who writes what:
  * - the main lcore (control): options, ports, the MAC table's only writer
  *   (learning and aging, mac.c), stats printing, shutdown;
- * - worker lcores (fwd.c): each polls rx queue 0 of the ports assigned to
- *   it and owns their tx queue 0; it writes only its own struct sw_worker.
- *   A worker forwards to a port it does not own through that port's tx
- *   ring (multi-producer, drained by the owner), so every queue has one
- *   user and any PMD works with a single queue pair;
+ * - worker lcores (fwd.c): each polls the (port, rx queue) pairs assigned
+ *   to it (round robin over the workers, as OVS spreads rxqs over PMDs:
+ *   a port with several rx queues is polled by several workers); it
+ *   writes only its own struct sw_worker. Every queue has one user:
+ *   - a port with a tx queue per worker (not a vhost port, and at least
+ *     as many tx queues as workers): each worker sends on its own queue;
+ *   - any other port has one tx queue, used by its tx owner (the worker
+ *     that polls its rx queue 0); the other workers forward to it through
+ *     the port's tx ring (multi-producer, one consumer: the tx owner).
+ *   A flow arrives on one rx queue (RSS, or the port's own spreading),
+ *   so one worker handles it and its order is kept on every path.
+ *   Why a vhost port keeps one tx queue: docs/switch.md;
  * - the telemetry thread reads counters only (stats.c).
  */
 
@@ -41,6 +48,7 @@ extern int sw_logtype;
 
 #define SW_BURST_MAX 64 /**< largest --burst */
 #define SW_MAX_PORTS RTE_MAX_ETHPORTS
+#define SW_MAX_RXQ   16 /**< rx queues of one port the switch polls (largest --rxq) */
 #define SW_DRIVER_VM "net_vhook" /**< driver of VM ports */
 /* DPDK 22.11 telemetry takes [A-Za-z0-9_/] only: no '-' in the name. */
 #define SW_TELEMETRY_CMD "/udpmig_switch/ports"
@@ -60,6 +68,7 @@ struct sw_opts {
 	char ctl[108]; /**< --ctl: control socket path for the VM ports, or "" */
 	bool mig_lcore_set; /**< --migration-lcore given */
 	uint32_t mig_lcore; /**< --migration-lcore: EAL lcore for the migration work */
+	uint16_t rxq; /**< --rxq: rx queues per port, 0: auto (port.c) */
 };
 
 enum sw_role {
@@ -72,8 +81,16 @@ enum sw_role {
 struct sw_port {
 	uint16_t port_id; /**< ethdev port */
 	enum sw_role role; /**< uplink or VM */
-	unsigned int owner; /**< worker that polls rx 0 and owns tx 0 */
-	struct rte_ring *txr; /**< from other workers; NULL with one worker */
+	bool vhost; /**< a vhost-user port (net_vhook, net_vhost): one tx queue */
+	uint16_t nb_rxq; /**< rx queues, each polled by one worker */
+	uint16_t nb_txq; /**< tx queues: nb_workers when txq_per_worker, else 1 */
+	bool txq_per_worker; /**< worker w sends on tx queue w; no tx ring */
+	bool rss; /**< rx spread by RTE_ETH_MQ_RX_RSS (rss_hf != 0) */
+	uint64_t rss_hf; /**< hash functions asked for, when rss */
+	unsigned int tx_owner; /**< worker that polls rx queue 0; without
+				* txq_per_worker it alone uses tx queue 0 */
+	struct rte_ring *txr; /**< from other workers, drained by tx_owner; NULL
+			       * with txq_per_worker or one worker */
 	bool configured; /**< queues set up and started */
 	char name[RTE_ETH_NAME_MAX_LEN]; /**< ethdev name */
 };
@@ -94,6 +111,8 @@ struct sw_stats {
 	uint64_t tun_rx; /**< tunnel port: tunnel packets the driver took */
 	uint64_t tun_rx_drop; /**< tunnel port: tunnel packets the driver refused */
 	uint64_t tun_tx; /**< tunnel port: tunnel packets sent (also in tx) */
+	uint64_t moved_tail; /**< in: to a MAC that had just moved to this port,
+			      * sent to its old port (mac.c) */
 };
 
 /** Packets for one output port, collected over one rx burst. */
@@ -102,16 +121,24 @@ struct sw_txbuf {
 	struct rte_mbuf *pkts[SW_BURST_MAX];
 };
 
-/** A worker lcore. Written by that lcore only, once started. */
 /** Frames a worker holds while the MAC table learns a move (see fwd.c). */
 #define SW_MOVED_MAX 16
 
+/** One (port, rx queue) pair a worker polls. */
+struct sw_rxq {
+	uint16_t idx; /**< switch index of the port */
+	uint16_t qid; /**< rx queue */
+	uint64_t pkts; /**< packets received on it (single writer: the worker) */
+};
+
+/** A worker lcore. Written by that lcore only, once started. */
 struct sw_worker {
 	unsigned int idx; /**< 0..nb_workers-1; its RCU thread id */
 	unsigned int lcore_id; /**< EAL lcore */
-	bool tunnel; /**< polls the port that carries the tunnel (sw.tun_idx) */
-	uint16_t nb_ports; /**< ports it polls */
-	uint16_t ports[SW_MAX_PORTS]; /**< their switch indexes */
+	bool tunnel; /**< tx owner of the port that carries the tunnel (sw.tun_idx):
+		      * sends what the driver's tunnel gives */
+	uint16_t nb_rxqs; /**< (port, rx queue) pairs it polls */
+	struct sw_rxq rxqs[SW_MAX_PORTS * SW_MAX_RXQ]; /**< in polling order */
 	uint16_t nb_dirty; /**< txbufs with packets */
 	uint16_t dirty[SW_MAX_PORTS]; /**< their switch indexes */
 	uint16_t nb_learn; /**< learn events of this burst */
@@ -145,6 +172,7 @@ struct sw_ctx {
 	bool tunnel; /**< the driver took the tunnel endpoint */
 	bool force_quit; /**< set by the signal handler, read by every lcore */
 	uint32_t now; /**< seconds since start; main lcore writes, workers read */
+	uint32_t now_ms; /**< ms since start (wraps after 49 days); the same */
 };
 
 extern struct sw_ctx sw;
@@ -170,6 +198,9 @@ void sw_mac_reader_online(unsigned int idx);
 void sw_mac_reader_quiescent(unsigned int idx);
 void sw_mac_reader_offline(unsigned int idx);
 int sw_mac_lookup(const struct rte_ether_addr *mac, uint16_t *port);
+/** How long after a MAC moved a hairpin to it goes to its old port (mac.c). */
+#define SW_MAC_MOVE_GRACE_MS 200
+int sw_mac_lookup_dst(const struct rte_ether_addr *mac, uint16_t in, uint16_t *port);
 int sw_mac_learn(struct sw_worker *w, const struct rte_ether_addr *src, uint16_t in);
 void sw_mac_learn_flush(struct sw_worker *w);
 
@@ -178,6 +209,7 @@ int sw_worker_main(void *arg);
 
 /* stats.c */
 void sw_stats_port(uint16_t port, struct sw_stats *sum);
+uint64_t sw_stats_rxq(uint16_t port, uint16_t qid);
 uint64_t sw_stats_drops(const struct sw_stats *s);
 const char *sw_role_name(enum sw_role r);
 void sw_stats_print(FILE *f);

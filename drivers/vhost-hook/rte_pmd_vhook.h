@@ -12,8 +12,9 @@
  * hands the driver what rte_pmd_vhook_tun_match() recognises and sends what
  * rte_pmd_vhook_tun_output() gives it. The driver's migration work (acks,
  * retransmission, injection) runs on its control thread. Both calls are
- * lock-free and may be made from any one datapath lcore (one caller of each
- * at a time).
+ * lock-free. rte_pmd_vhook_tun_input() may be called from several lcores
+ * at once (one per rx queue of a multi-queue port, say);
+ * rte_pmd_vhook_tun_output() from one lcore at a time.
  */
 
 #include <stdbool.h>
@@ -54,7 +55,8 @@ int rte_pmd_vhook_tun_set_endpoint(const struct rte_pmd_vhook_tun_endpoint *ep);
 bool rte_pmd_vhook_tun_match(const struct rte_mbuf *m);
 
 /**
- * Give tunnel packets received on the wire to the driver.
+ * Give tunnel packets received on the wire to the driver. Multi-producer:
+ * any number of lcores may call it at once.
  *
  * @return how many it took (a prefix of @p pkts); the caller frees the
  *   rest, which the driver counts (udpmig_tun_rx_full_packets).

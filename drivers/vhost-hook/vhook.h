@@ -50,6 +50,7 @@ extern int vhook_logtype;
 #define VHOOK_DRIVER_NAME  "net_vhook"
 #define VHOOK_SOCK_PATH    108 /* sizeof(sun_path) */
 #define VHOOK_MAX_QUEUES   16 /* queue pairs of one port */
+#define VHOOK_MAX_VID      1024 /* vhost device ids tracked (rte_vhost's MAX_VHOST_DEVICE) */
 #define VHOOK_BURST        32 /* packets per rte_vhost call */
 #define VHOOK_INJECT_BURST 64
 /* Virtqueues of queue pair q: the guest receives on 2q, sends on 2q + 1. */
@@ -174,6 +175,10 @@ struct vhook_port {
 	struct udpmig_buf *buf;
 	struct udpmig_vm *vm;
 	bool tun_endpoint; /* tunnel-ip: rx carries the tunnel's output, tx its input */
+	/* Bit v: vring v is ready (set up and enabled by the guest), as
+	 * vring_state_changed last said; written by the vhost-events thread
+	 * without the lock. A queue whose vring is not ready moves nothing. */
+	uint32_t vrings_ready;
 	uint64_t done_seq __rte_cache_aligned; /* DRAIN: all below are injected or dropped */
 	struct rte_mbuf *announce; /* a RARP rx queue 0 hands up as if the VM sent it */
 
@@ -230,6 +235,10 @@ struct vhook_global {
 	bool tel_registered;
 	char ctl_path[VHOOK_SOCK_PATH];
 	uint64_t ev_dropped; /* event ring full (never expected) */
+	/* The port of each vhost device id, from new_connection to
+	 * destroy_connection (written under the lock): vring_state_changed
+	 * looks it up without the lock, which it must not take (vhook_vhost.c). */
+	struct vhook_port *by_vid[VHOOK_MAX_VID];
 	struct udpmig_vm_table *vms;
 };
 

@@ -55,17 +55,31 @@ find_vm(struct udpmig_ctl_conn *c, const char *name)
 	return NULL;
 }
 
+/* Queue pairs whose two vrings are both ready. */
+static unsigned int
+pairs_ready(uint32_t mask)
+{
+	unsigned int q, n = 0;
+
+	for (q = 0; q < VHOOK_MAX_QUEUES; q++)
+		n += ((mask >> VHOOK_VRING_GUEST_RX(q)) & 1) &&
+			((mask >> VHOOK_VRING_GUEST_TX(q)) & 1);
+	return n;
+}
+
 static void
 port_brief(struct vhook_port *p, FILE *f)
 {
+	uint32_t vr = __atomic_load_n(&p->vrings_ready, __ATOMIC_RELAXED);
+
 	fprintf(f, "{\"vm\":");
 	udpmig_ctl_json_str(f, p->args.vm.name);
 	fprintf(f, ",\"port_id\":%u,\"iface\":", p->port_id);
 	udpmig_ctl_json_str(f, p->args.iface);
 	fprintf(f,
-		",\"client\":%s,\"queues\":%u,\"attached\":%s,\"state\":\"%s\",\"mode\":\"%s\","
-		"\"held\":%" PRIu64 "}",
-		p->args.client ? "true" : "false", p->args.queues,
+		",\"client\":%s,\"queues\":%u,\"vrings_ready\":%" PRIu32 ",\"queues_ready\":%u,"
+		"\"attached\":%s,\"state\":\"%s\",\"mode\":\"%s\",\"held\":%" PRIu64 "}",
+		p->args.client ? "true" : "false", p->args.queues, vr, pairs_ready(vr),
 		__atomic_load_n(&p->attached, __ATOMIC_RELAXED) ? "true" : "false",
 		udpmig_mig_state_name(p->mig.state), vhook_mode_name(p->mode),
 		udpmig_buf_count(p->buf));

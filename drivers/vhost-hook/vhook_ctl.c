@@ -655,6 +655,7 @@ void
 vhook_port_del(struct vhook_port *p)
 {
 	struct udpmig_buf_stats bs;
+	unsigned int vid;
 	bool last;
 
 	pthread_mutex_lock(&vhook_global.lock);
@@ -683,6 +684,10 @@ vhook_port_del(struct vhook_port *p)
 	if (udpmig_buf_stats_get(p->buf, &bs) == 0 && bs.held > 0)
 		VHOOK_LOG(WARNING, "%s: port closed with %" PRIu64 " packets held: dropped",
 			p->args.vm.name, bs.held);
+	/* Its socket is unregistered: no callback looks it up any more. */
+	for (vid = 0; vid < VHOOK_MAX_VID; vid++)
+		if (vhook_global.by_vid[vid] == p)
+			__atomic_store_n(&vhook_global.by_vid[vid], NULL, __ATOMIC_RELEASE);
 	vhook_global.ports[p->slot] = NULL;
 	udpmig_vm_free(udpmig_vm_table_del(vhook_global.vms, p->args.vm.name));
 	p->vm = NULL;

@@ -22,6 +22,13 @@
 /* The endpoint port's tx looks at this many packets per call at most. */
 #define VHOOK_TUN_SPLIT 64
 
+/* Is vring @vring ready (vhook_vhost.c keeps the mask)? */
+static inline bool
+vring_ready(const struct vhook_port *p, uint16_t vring)
+{
+	return (__atomic_load_n(&p->vrings_ready, __ATOMIC_ACQUIRE) >> vring) & 1;
+}
+
 uint16_t
 vhook_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -74,7 +81,10 @@ vhook_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		rxq->stats.pkts += j - got;
 		got = j;
 	}
-	if (likely(__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE))) {
+	/* A vring the guest did not enable (or never set up: rte_vhost would
+	 * log an error per call) gives nothing, at the cost of one load. */
+	if (likely(__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE)) &&
+		likely(vring_ready(p, rxq->vring))) {
 		uint16_t first = got;
 
 		while (got < n) {
@@ -103,7 +113,8 @@ tx_direct(struct vhook_queue *txq, struct vhook_port *p, struct rte_mbuf **pkts,
 {
 	uint16_t sent = 0, i;
 
-	if (unlikely(!__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE))) {
+	if (unlikely(!__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE)) ||
+		unlikely(!vring_ready(p, txq->vring))) {
 		txq->stats.missed += n;
 		return 0;
 	}

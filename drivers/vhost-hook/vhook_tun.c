@@ -6,8 +6,8 @@
  * source, the receiver and its in-order queue on the destination).
  *
  * Threads: rte_pmd_vhook_tun_input() and _output() run on the
- * application's uplink lcore and touch only two rings (MP/SC in, SP/SC
- * out). Everything else runs on the driver's control thread, under
+ * application's lcores and touch only two rings: MP/SC in (input from
+ * any number of lcores at once), SP/SC out (output from one). Everything else runs on the driver's control thread, under
  * vhook_global.lock, a bounded amount per loop.
  */
 #include <arpa/inet.h>

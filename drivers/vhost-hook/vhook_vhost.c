@@ -151,10 +151,31 @@ vhook_features_changed(int vid, uint64_t features)
 	return 0;
 }
 
+/*
+ * rte_vhost calls this after any message that changed whether a vring is
+ * ready (set up, kicked and enabled: also a guest's ethtool -L, or
+ * VIRTIO_NET_CTRL_MQ), before new_device for the first ones, and with
+ * the device's virtqueue locks held. So no vhook_global.lock here: the
+ * control thread may hold it while it waits for a virtqueue lock (the
+ * injector's rte_vhost_enqueue_burst). The datapath reads the mask with
+ * every burst: a queue whose vring is not ready returns at once, without
+ * rte_vhost, which logs an error per call for a vring the guest never set
+ * up, and takes the virtqueue's lock for one it disabled.
+ */
 static int
 vhook_vring_state_changed(int vid, uint16_t vring, int enable)
 {
-	VHOOK_LOG(DEBUG, "device %d: vring %u %s", vid, vring, enable ? "enabled" : "disabled");
+	struct vhook_port *p = NULL;
+
+	if (vid >= 0 && vid < VHOOK_MAX_VID)
+		p = __atomic_load_n(&vhook_global.by_vid[vid], __ATOMIC_ACQUIRE);
+	if (p != NULL && vring < 32) {
+		if (enable)
+			__atomic_fetch_or(&p->vrings_ready, 1u << vring, __ATOMIC_RELEASE);
+		else
+			__atomic_fetch_and(&p->vrings_ready, ~(1u << vring), __ATOMIC_RELEASE);
+	}
+	VHOOK_LOG(DEBUG, "device %d: vring %u %s", vid, vring, enable ? "ready" : "not ready");
 	return 0;
 }
 
@@ -171,8 +192,20 @@ vhook_new_connection(int vid)
 	VHOOK_LOG(DEBUG, "device %d: connection", vid);
 	pthread_mutex_lock(&vhook_global.lock);
 	p = port_of_vid(vid);
-	if (p != NULL)
+	if (p != NULL) {
+		/* A new front-end: no vring is ready until it says so. */
+		__atomic_store_n(&p->vrings_ready, 0, __ATOMIC_RELEASE);
+		if (vid >= 0 && vid < VHOOK_MAX_VID) {
+			__atomic_store_n(&vhook_global.by_vid[vid], p, __ATOMIC_RELEASE);
+		} else {
+			/* Untracked: every queue goes to rte_vhost, as without the mask. */
+			__atomic_store_n(&p->vrings_ready, UINT32_MAX, __ATOMIC_RELEASE);
+			VHOOK_LOG(WARNING,
+				"%s: vhost device id %d above %d: vring states not tracked",
+				p->args.vm.name, vid, VHOOK_MAX_VID);
+		}
 		vhook_ev_post(p, VHOOK_EV_NEW_CONNECTION);
+	}
 	pthread_mutex_unlock(&vhook_global.lock);
 	return 0;
 }
@@ -180,7 +213,17 @@ vhook_new_connection(int vid)
 static void
 vhook_destroy_connection(int vid)
 {
+	struct vhook_port *p = NULL;
+
 	VHOOK_LOG(DEBUG, "device %d: connection closed", vid);
+	if (vid < 0 || vid >= VHOOK_MAX_VID)
+		return;
+	pthread_mutex_lock(&vhook_global.lock);
+	p = vhook_global.by_vid[vid];
+	__atomic_store_n(&vhook_global.by_vid[vid], NULL, __ATOMIC_RELEASE);
+	if (p != NULL)
+		__atomic_store_n(&p->vrings_ready, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vhook_global.lock);
 }
 
 const struct rte_vhost_device_ops vhook_vhost_ops = {

@@ -21,6 +21,7 @@
 # UDPMIG_SOURCE, UDPMIG_GUEST, UDPMIG_SEND, UDPMIG_TESTPMD. Knobs:
 #   IT_MEM=nohuge (default: --no-huge -m 512) | huge (--in-memory --single-file-segments)
 #   IT_QSIZE      virtio_user ring size (default 4096: no loss at 100 kpps on 2 busy cores)
+#   IT_VQUEUES    virtio_user queue pairs (default 1)
 #   IT_KEEP=1     keep $IT_DIR (and print its path) even when the test passes
 #   IT_VERBOSE=1  print every log tail, not only on failure
 
@@ -115,9 +116,14 @@ it_eal() {
 	esac
 }
 
-# it_virtio SOCKET [EXTRA]: --vdev value of a virtio_user on a vhost-user socket.
+# it_virtio SOCKET [EXTRA]: --vdev value of a virtio_user on a vhost-user
+# socket, with IT_VQUEUES queue pairs (default 1; more adds the control
+# queue virtio_user needs to enable them).
 it_virtio() {
-	printf 'virtio_user0,path=%s,queues=1,queue_size=%s%s\n' "$1" "${IT_QSIZE:-4096}" "${2:+,$2}"
+	local q=${IT_VQUEUES:-1} cq=
+	[ "$q" -gt 1 ] && cq=,cq=1
+	printf 'virtio_user0,path=%s,queues=%s%s,queue_size=%s%s\n' "$1" "$q" "$cq" \
+		"${IT_QSIZE:-4096}" "${2:+,$2}"
 }
 
 # it_bg NAME CMD...: start CMD in the background, output to $IT_DIR/NAME.log.

@@ -29,6 +29,9 @@
 # MIG_MODE=lcore is udpmig with the migration work on a switch lcore of
 # its own (udpmig-switch --migration-lcore) instead of the driver's thread.
 # MIG_MODE=inband is udpmig with MIG_TUNNEL_LINK=inband (below).
+# MIG_MODE=mq is udpmig with multi-queue switches: two workers each, the
+# uplink af_packet with qpairs=2, the VM port queues=2 and a guest with two
+# queue pairs (the switch's default --rxq: one rx queue per worker).
 # MIG_MODE=discover: the switches know each other (peer-add, once), and
 # no migration command names a peer: B expects the VM from whichever peer
 # has it (HELLO WHO), A answers because its VM is migrating.
@@ -65,7 +68,8 @@ ipv6) MODE=udpmig TUN_A=fd00:78::11 TUN_B=fd00:78::12 ;;
 lcore) MODE=udpmig MIG_LCORE=1 ;;
 inband) MODE=udpmig MIG_TUNNEL_LINK=inband ;;
 discover) MODE=udpmig DISCOVER=1 ;;
-*) it_fatal "MIG_MODE must be udpmig, ipv6, lcore, inband, discover, store, baseline, abort, forge or isolate, not '$MODE'" ;;
+mq) MODE=udpmig MQ=1 ;;
+*) it_fatal "MIG_MODE must be udpmig, ipv6, lcore, inband, discover, mq, store, baseline, abort, forge or isolate, not '$MODE'" ;;
 esac
 RATE=${MIG_RATE:-5000}
 N=${MIG_COUNT:-30000}
@@ -147,6 +151,8 @@ switch() {
 	if [ -n "${MIG_LCORE:-}" ]; then
 		it_eal "sw$h" '0@(0,1),1@(0,1),2@(0,1)'
 		mig=(--migration-lcore 2)
+	elif [ -n "${MQ:-}" ]; then
+		it_eal "sw$h" '0@(0,1),1@(0,1),2@(0,1)'
 	else
 		it_eal "sw$h" '0@(0,1),1@(0,1)'
 	fi
@@ -171,14 +177,18 @@ switch() {
 	# VM back, as it should, and the test's move fails).
 	[ -n "${MIG_NETEM:-}" ] && VM1_ARGS=",offline-timeout-ms=60000"
 	it_bg "sw$h" ip netns exec "${T}$h" "$SWITCH" "${IT_EAL[@]}" \
-		--vdev "net_vhook0,iface=$IT_DIR/$h.sock,vm=vm1,mac=$VM_MAC,ctl=$IT_DIR/$h.ctl${VM1_ARGS:-}" \
+		--vdev "net_vhook0,iface=$IT_DIR/$h.sock,vm=vm1,mac=$VM_MAC,ctl=$IT_DIR/$h.ctl${VM1_ARGS:-}${MQ:+,queues=2}" \
 		"${extra[@]}" \
-		--vdev "net_af_packet0,iface=${T}${h}0,qdisc_bypass=1,framecnt=8192" \
+		--vdev "net_af_packet0,iface=${T}${h}0,qdisc_bypass=1,framecnt=8192${MQ:+,qpairs=2}" \
 		"${TUNDEV[@]/TUNIF/${T}${h}t}" \
 		"${tunport[@]}" \
 		-- --uplink net_af_packet0 "${tunip[@]}" ${TUNDEV:+--tunnel-dev net_af_packet1} \
 		"${mig[@]}"
 	it_wait_file "$IT_DIR/$h.ctl" 30 || it_fatal "switch $h did not start"
+	if [ -n "${MQ:-}" ]; then
+		check "switch $h: the uplink's 2 rx queues on its 2 workers" it_wait_log "sw$h" \
+			"net_af_packet0 \(uplink\): rxq 0 lcore 1, rxq 1 lcore 2;.* tx: a queue per worker" 30
+	fi
 }
 
 # guest NAME HOST REPORT [options]
@@ -186,7 +196,8 @@ guest() {
 	local name=$1 h=$2 report=$3
 	shift 3
 	it_eal "$name"
-	it_bg "$name" "$GUEST" "${IT_EAL[@]}" --vdev "$(it_virtio "$IT_DIR/$h.sock" "mac=$VM_MAC")" -- \
+	it_bg "$name" "$GUEST" "${IT_EAL[@]}" \
+		--vdev "$(IT_VQUEUES=${MQ:+2} it_virtio "$IT_DIR/$h.sock" "mac=$VM_MAC")" -- \
 		--state "$IT_DIR/vm.state" --report "$report" --ready "$IT_DIR/$name.ready" \
 		--expect "$N" "$@"
 	it_wait_file "$IT_DIR/$name.ready" 60 || it_fatal "guest $name did not come up"
