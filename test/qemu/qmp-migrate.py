@@ -15,85 +15,39 @@ migrate: turns on the `events` capability (MIGRATION events) and, with
 starts `migrate`; runs --stop-hook when the source's STOP event comes,
 --pause-hook when the migration reaches `pre-switchover` (then
 `migrate-continue`); waits for `completed` or `failed` and for the
-destination's RESUME. Prints (and writes to --out) one JSON object: the
-final query-migrate, and every event of both sides with its time in ms
+destination's RESUME. The QMP client and the migration loop are
+scripts/udpmig-migrate's (imported: one implementation). Prints (and
+writes to --out) one JSON object: the final query-migrate, and every event of both sides with its time in ms
 since `migrate` was sent (t0_monotonic: that instant, CLOCK_MONOTONIC
 seconds, to line up with other logs). Exit 0 when completed, 1 otherwise, 2 usage.
 """
 import argparse
+import importlib.machinery
+import importlib.util
 import json
+import os
 import select
 import shlex
-import socket
 import subprocess
 import sys
 import time
 
 
-class Qmp:
-    def __init__(self, path, name, t0):
-        self.name = name
-        self.t0 = t0
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.buf = b""
-        self.events = []
-        self.greeting = self._read()
-        self.execute("qmp_capabilities")
+def _load_udpmig_migrate():
+    """scripts/udpmig-migrate as a module: the one QMP client (Qmp) and
+    migration loop (migrate) of the project."""
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    path = os.environ.get("UDPMIG_MIGRATE") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "udpmig-migrate")
+    loader = importlib.machinery.SourceFileLoader("udpmig_migrate", path)
+    spec = importlib.util.spec_from_loader("udpmig_migrate", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
 
-    def fileno(self):
-        return self.sock.fileno()
 
-    def _read(self, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"{self.name}: no QMP message in {timeout} s")
-            r, _, _ = select.select([self.sock], [], [], left)
-            if r:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise EOFError(f"{self.name}: QMP socket closed")
-                self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def _note(self, msg):
-        ev = {
-            "side": self.name,
-            "t_ms": round((time.monotonic() - self.t0()) * 1000, 1),
-            "event": msg["event"],
-        }
-        if "data" in msg:
-            ev["data"] = msg["data"]
-        self.events.append(ev)
-        return ev
-
-    def poll(self):
-        """Read what is there (events); returns the new events."""
-        new = []
-        while True:
-            r, _, _ = select.select([self.sock], [], [], 0)
-            if not r and b"\n" not in self.buf:
-                return new
-            msg = self._read(5)
-            if "event" in msg:
-                new.append(self._note(msg))
-
-    def execute(self, cmd, args=None, timeout=30.0):
-        req = {"execute": cmd}
-        if args:
-            req["arguments"] = args
-        self.sock.sendall(json.dumps(req).encode() + b"\n")
-        while True:
-            msg = self._read(timeout)
-            if "event" in msg:
-                self._note(msg)
-                continue
-            if "error" in msg:
-                raise RuntimeError(f"{self.name}: {cmd}: {msg['error']}")
-            return msg.get("return")
+um = _load_udpmig_migrate()
+Qmp = um.Qmp
 
 
 def run_hook(cmd, events, name, t0):
@@ -101,73 +55,48 @@ def run_hook(cmd, events, name, t0):
     p = subprocess.run(shlex.split(cmd), capture_output=True, text=True)
     events.append({
         "side": "hook",
-        "t_ms": round((t - t0) * 1000, 1),
+        "t_ms": round((t - t0[0]) * 1000, 1),
         "event": name,
         "data": {"rc": p.returncode, "ms": round((time.monotonic() - t) * 1000, 1),
                  "stderr": p.stderr.strip()[-300:]},
     })
+    return True
 
 
 def do_migrate(a):
-    t0 = [time.monotonic()]
-    src = Qmp(a.src, "src", lambda: t0[0])
-    dst = Qmp(a.dst, "dst", lambda: t0[0]) if a.dst else None
-    caps = [{"capability": "events", "state": True}]
-    if a.pause_hook:
-        caps.append({"capability": "pause-before-switchover", "state": True})
-    src.execute("migrate-set-capabilities", {"capabilities": caps})
-    if dst:
-        dst.execute("migrate-set-capabilities",
-                    {"capabilities": [{"capability": "events", "state": True}]})
-    src.execute("migrate-set-parameters", {"max-bandwidth": a.bandwidth})
+    src = Qmp(a.src, "src", time.monotonic)
+    dst = Qmp(a.dst, "dst", time.monotonic) if a.dst else None
+    hooks = []
+    t0 = [0.0]
+
+    def before():
+        t0[0] = time.monotonic()
+        return True
+
+    def hook(cmd, name):
+        return lambda: run_hook(cmd, hooks, name, t0)
+
+    dst_params = None
     if dst and a.dst_param:
         # e.g. announce-rounds: the destination announces the guest.
-        dst.execute("migrate-set-parameters",
-                    {k: int(v) for k, v in (p.split("=", 1) for p in a.dst_param)})
-    hooks = []
-    t0[0] = time.monotonic()
-    src.execute("migrate", {"uri": a.uri})
-    deadline = time.monotonic() + a.timeout
-    status = None
-    resumed = dst is None
-    stop_done = False
-    while time.monotonic() < deadline and not (status in ("completed", "failed", "cancelled")
-                                               and resumed):
-        socks = [src] + ([dst] if dst else [])
-        select.select(socks, [], [], 0.2)
-        try:
-            new = src.poll()
-        except EOFError:
-            break
-        if dst:
-            try:
-                new += dst.poll()
-            except EOFError:
-                resumed = True
-        for ev in new:
-            if ev["side"] == "src" and ev["event"] == "STOP" and a.stop_hook and not stop_done:
-                stop_done = True
-                run_hook(a.stop_hook, hooks, "stop-hook", t0[0])
-            if ev["side"] == "src" and ev["event"] == "MIGRATION":
-                status = ev["data"]["status"]
-                if status == "pre-switchover":
-                    if a.pause_hook:
-                        run_hook(a.pause_hook, hooks, "pause-hook", t0[0])
-                    src.execute("migrate-continue", {"state": "pre-switchover"})
-            if ev["side"] == "dst" and ev["event"] == "RESUME":
-                resumed = True
-            if status in ("failed", "cancelled"):
-                resumed = True
-    info = src.execute("query-migrate")
-    events = sorted(src.events + (dst.events if dst else []) + hooks, key=lambda e: e["t_ms"])
-    out = {"status": info.get("status"), "query_migrate": info, "events": events,
-           "t0_monotonic": t0[0]}
+        dst_params = {k: int(v) for k, v in (p.split("=", 1) for p in a.dst_param)}
+    r = um.migrate(src, dst, a.uri, pause=bool(a.pause_hook),
+                   on_pause=hook(a.pause_hook, "pause-hook") if a.pause_hook else None,
+                   on_stop=hook(a.stop_hook, "stop-hook") if a.stop_hook else None,
+                   before=before, timeout=a.timeout, src_params={"max-bandwidth": a.bandwidth},
+                   dst_params=dst_params)
+    # Hook times: from the instant `migrate` was sent, as the events'.
+    for h in hooks:
+        h["t_ms"] = round(h["t_ms"] - (r["t0_monotonic"] - t0[0]) * 1000, 1)
+    events = sorted(r["events"] + hooks, key=lambda e: e["t_ms"])
+    out = {"status": r["status"], "query_migrate": r["query_migrate"], "events": events,
+           "t0_monotonic": r["t0_monotonic"]}
     s = json.dumps(out)
     print(s)
     if a.out:
         with open(a.out, "w") as f:
             f.write(s + "\n")
-    return 0 if info.get("status") == "completed" else 1
+    return 0 if r["status"] == "completed" else 1
 
 
 def do_cmd(a):
@@ -238,7 +167,7 @@ def main():
                 "follow": do_follow}[a.op](a)
     except KeyboardInterrupt:
         return 0
-    except (OSError, EOFError, TimeoutError, RuntimeError, ValueError) as e:
+    except (OSError, EOFError, TimeoutError, um.QmpError, ValueError) as e:
         print(f"qmp-migrate.py: {e}", file=sys.stderr)
         return 1
 
