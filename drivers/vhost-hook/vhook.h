@@ -240,9 +240,40 @@ struct vhook_global {
 	 * looks it up without the lock, which it must not take (vhook_vhost.c). */
 	struct vhook_port *by_vid[VHOOK_MAX_VID];
 	struct udpmig_vm_table *vms;
+	uint32_t lock_waiters; /* vhook_lock() callers waiting for the lock */
+	uint64_t lock_yields; /* times the migration loop stepped aside for them */
 };
 
 extern struct vhook_global vhook_global;
+
+/*
+ * The lock, for everyone but the migration loop: vhost-user callbacks (the
+ * host's vhost thread), ethdev ops, commands, telemetry. pthread mutexes
+ * are not fair, and the loop retakes the lock at once while it is busy: a
+ * device coming up waited 136 ms for it, and the first packets for the
+ * guest were missed meanwhile. A waiter says so, and the loop steps aside
+ * (vhook_lock_loop) until it has the lock.
+ */
+static inline void
+vhook_lock(void)
+{
+	__atomic_fetch_add(&vhook_global.lock_waiters, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&vhook_global.lock);
+	__atomic_fetch_sub(&vhook_global.lock_waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void
+vhook_unlock(void)
+{
+	pthread_mutex_unlock(&vhook_global.lock);
+}
+
+/* The migration loop's side: nobody is kept waiting behind it. */
+static inline bool
+vhook_lock_waited(void)
+{
+	return __atomic_load_n(&vhook_global.lock_waiters, __ATOMIC_SEQ_CST) != 0;
+}
 
 /* Datapath (vhook_rxtx.c). */
 uint16_t vhook_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);

@@ -140,10 +140,11 @@ dump_status(struct vhook_port *unused __rte_unused, FILE *f)
 	udpmig_ctl_json_str(f, vhook_global.ctl_path);
 	fprintf(f,
 		",\"migration_work\":{\"by\":\"%s\",\"polls\":%" PRIu64 ",\"lock_busy\":%" PRIu64
-		"}",
+		",\"lock_yields\":%" PRIu64 "}",
 		vhook_global.mig_external ? "application" : "control thread",
 		vhook_global.mig_polls,
-		__atomic_load_n(&vhook_global.mig_busy_skips, __ATOMIC_RELAXED));
+		__atomic_load_n(&vhook_global.mig_busy_skips, __ATOMIC_RELAXED),
+		vhook_global.lock_yields);
 	fprintf(f, ",\"tunnel\":");
 	vhook_tun_dump_global_json(f);
 	fprintf(f, ",\"ports\":[");
@@ -180,18 +181,18 @@ static void
 cmd_status(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[] __rte_unused,
 	void *aux __rte_unused)
 {
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	reply_with(c, NULL, dump_status);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 }
 
 static void
 cmd_stats(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[] __rte_unused,
 	void *aux __rte_unused)
 {
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	reply_with(c, NULL, dump_stats);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 }
 
 static void
@@ -200,11 +201,11 @@ cmd_vm_show(struct udpmig_ctl_conn *c, int argc __rte_unused, const char *argv[]
 {
 	struct vhook_port *p;
 
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	p = find_vm(c, argv[1]);
 	if (p != NULL)
 		reply_with(c, p, dump_port);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 }
 
 /* migrate-start, migrate-offline, migrate-abort: aux is the event. */
@@ -217,7 +218,7 @@ cmd_migrate(struct udpmig_ctl_conn *c, int argc, const char *argv[], void *aux)
 	char acts[256];
 	int ret;
 
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	p = find_vm(c, argv[1]);
 	if (p == NULL)
 		goto out;
@@ -276,7 +277,7 @@ cmd_migrate(struct udpmig_ctl_conn *c, int argc, const char *argv[], void *aux)
 		free(buf);
 	}
 out:
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 }
 
 /* peer-add ADDR --key HEX, peer-del ADDR: aux is 1 for add. */
@@ -286,13 +287,13 @@ cmd_peer(struct udpmig_ctl_conn *c, int argc, const char *argv[], void *aux)
 	char err[160];
 	int ret;
 
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	ret = vhook_tun_peer_set(argc, argv, aux != NULL, err, sizeof(err));
 	if (ret < 0)
 		udpmig_ctl_reply_error(c, "%s: %s", argv[0], err);
 	else
 		reply_with(c, NULL, dump_status);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 }
 
 int

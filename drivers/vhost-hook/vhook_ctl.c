@@ -33,7 +33,9 @@
 #define INJECT_BUDGET  8 /* bursts per port per loop */
 #define IDLE_POLL_MS   1
 #define ACTIVE_POLL_US 50
-#define CTL_DIR        "/run/udpmig"
+/* The loop steps aside this long while vhook_lock() callers wait. */
+#define LOCK_YIELD_US 10
+#define CTL_DIR       "/run/udpmig"
 
 struct vhook_global vhook_global = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -416,9 +418,9 @@ migration_work(void)
 int
 rte_pmd_vhook_migration_external(bool on)
 {
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	vhook_global.mig_external = on;
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	VHOOK_LOG(NOTICE, "migration work: %s",
 		on ? "on the application's lcore" : "on the control thread");
 	return 0;
@@ -429,14 +431,15 @@ rte_pmd_vhook_migration_poll(void)
 {
 	bool busy;
 
-	/* Never wait: a command holds the lock for microseconds; come back. */
-	if (pthread_mutex_trylock(&vhook_global.lock) != 0) {
+	/* Never wait: a command holds the lock for microseconds; come back.
+	 * Nor keep anyone waiting (vhook_lock()). */
+	if (vhook_lock_waited() || pthread_mutex_trylock(&vhook_global.lock) != 0) {
 		__atomic_fetch_add(&vhook_global.mig_busy_skips, 1, __ATOMIC_RELAXED);
 		return true;
 	}
 	vhook_global.mig_polls++;
 	busy = vhook_global.mig_external && migration_work();
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	return busy;
 }
 
@@ -465,6 +468,10 @@ ctl_thread(void *arg __rte_unused)
 		}
 		busy = false;
 
+		while (vhook_lock_waited()) {
+			vhook_global.lock_yields++;
+			rte_delay_us_sleep(LOCK_YIELD_US);
+		}
 		pthread_mutex_lock(&vhook_global.lock);
 		n = rte_ring_sc_dequeue_burst_elem(
 			vhook_global.events, evs, sizeof(evs[0]), RTE_DIM(evs), NULL);
@@ -473,7 +480,7 @@ ctl_thread(void *arg __rte_unused)
 		busy |= n > 0;
 		if (!vhook_global.mig_external)
 			busy |= migration_work();
-		pthread_mutex_unlock(&vhook_global.lock);
+		vhook_unlock();
 	}
 	return NULL;
 }
@@ -590,7 +597,7 @@ vhook_port_add(struct vhook_port *p, char *err, size_t errlen)
 	uint32_t slot;
 	int ret;
 
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	if (vhook_global.n_ports == 0) {
 		ret = global_init(&p->args, err, errlen);
 		if (ret < 0)
@@ -642,12 +649,12 @@ vhook_port_add(struct vhook_port *p, char *err, size_t errlen)
 	goto out;
 out_fini:
 	if (vhook_global.n_ports == 0) {
-		pthread_mutex_unlock(&vhook_global.lock);
+		vhook_unlock();
 		global_fini();
 		return ret;
 	}
 out:
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	return ret;
 }
 
@@ -658,9 +665,9 @@ vhook_port_del(struct vhook_port *p)
 	unsigned int vid;
 	bool last;
 
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	if (p->vm == NULL || vhook_global.ports[p->slot] != p) {
-		pthread_mutex_unlock(&vhook_global.lock);
+		vhook_unlock();
 		return;
 	}
 	vhook_mig_event(p, UDPMIG_MIG_E_REMOVE, "port closed", NULL);
@@ -693,7 +700,7 @@ vhook_port_del(struct vhook_port *p)
 	p->vm = NULL;
 	p->buf = NULL;
 	last = --vhook_global.n_ports == 0;
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	if (last)
 		global_fini();
 }

@@ -310,10 +310,10 @@ vhook_dev_start(struct rte_eth_dev *dev)
 	uint16_t i;
 
 	__atomic_store_n(&p->started, 1, __ATOMIC_RELEASE);
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	if (__atomic_load_n(&p->attached, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&p->ready, 1, __ATOMIC_SEQ_CST);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	for (i = 0; i < dev->data->nb_rx_queues; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	for (i = 0; i < dev->data->nb_tx_queues; i++)
@@ -328,10 +328,10 @@ vhook_dev_stop(struct rte_eth_dev *dev)
 	uint16_t i;
 
 	__atomic_store_n(&p->started, 0, __ATOMIC_RELEASE);
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	__atomic_store_n(&p->ready, 0, __ATOMIC_SEQ_CST);
 	vhook_quiesce(p);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	for (i = 0; i < dev->data->nb_rx_queues; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	for (i = 0; i < dev->data->nb_tx_queues; i++)

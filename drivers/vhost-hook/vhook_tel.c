@@ -20,11 +20,11 @@ tel_vms(const char *cmd __rte_unused, const char *params __rte_unused, struct rt
 	uint32_t i;
 
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	for (i = 0; i < RTE_DIM(vhook_global.ports); i++)
 		if (vhook_global.ports[i] != NULL)
 			rte_tel_data_add_array_string(d, vhook_global.ports[i]->args.vm.name);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	return 0;
 }
 
@@ -38,7 +38,7 @@ tel_vm(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 
 	if (params == NULL || *params == '\0')
 		return -EINVAL;
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	p = vhook_port_by_name(params);
 	if (p == NULL) {
 		ret = -ENOENT;
@@ -57,7 +57,7 @@ tel_vm(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 	for (i = 0; i < VHOOK_N_COUNTERS; i++)
 		rte_tel_data_add_dict_u64(d, vhook_counter_name(i), v[i]);
 out:
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	return ret;
 }
 
@@ -68,7 +68,7 @@ tel_stats(const char *cmd __rte_unused, const char *params __rte_unused, struct 
 	uint32_t i, n = 0;
 	unsigned int k;
 
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	for (i = 0; i < RTE_DIM(vhook_global.ports); i++) {
 		if (vhook_global.ports[i] == NULL)
 			continue;
@@ -77,7 +77,7 @@ tel_stats(const char *cmd __rte_unused, const char *params __rte_unused, struct 
 			sum[k] += v[k];
 		n++;
 	}
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "vms", n);
 	for (k = 0; k < VHOOK_N_COUNTERS; k++) {

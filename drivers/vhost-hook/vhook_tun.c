@@ -223,10 +223,10 @@ rte_pmd_vhook_tun_set_endpoint(const struct rte_pmd_vhook_tun_endpoint *ep)
 
 	if (ep == NULL || (ep->family != AF_INET && ep->family != AF_INET6))
 		return -EINVAL;
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	/* A port's tunnel-ip owns the endpoint and its rings' ends. */
 	ret = tun.inband != NULL ? -EEXIST : set_endpoint_locked(ep);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	return ret;
 }
 
@@ -264,7 +264,7 @@ vhook_tun_inband(struct vhook_port *p, char *err, size_t errlen)
 		ep.mac = (struct rte_ether_addr){ { 0x02, 0x75 } };
 		memcpy(&ep.mac.addr_bytes[2], &a4, 4);
 	}
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	if (tun.inband != NULL || tun.configured) {
 		snprintf(err, errlen,
 			"tunnel-ip: this process has a tunnel endpoint already (%s); one per process",
@@ -277,7 +277,7 @@ vhook_tun_inband(struct vhook_port *p, char *err, size_t errlen)
 		else
 			tun.inband = p;
 	}
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	if (ret == 0)
 		__atomic_store_n(&p->tun_endpoint, true, __ATOMIC_RELEASE);
 	return ret;
@@ -291,13 +291,13 @@ vhook_tun_inband_release(struct vhook_port *p)
 
 	if (!p->tun_endpoint)
 		return;
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	__atomic_store_n(&p->tun_endpoint, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&tun.configured, false, __ATOMIC_RELEASE);
 	tun.inband = NULL;
 	while (tun.out != NULL && rte_ring_sc_dequeue(tun.out, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	VHOOK_LOG(NOTICE, "%s: the tunnel endpoint is gone with its port", p->args.vm.name);
 }
 

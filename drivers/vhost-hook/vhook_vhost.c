@@ -63,10 +63,10 @@ vhook_new_device(int vid)
 	struct vhook_port *p;
 	uint16_t i, mtu;
 
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	p = port_of_vid(vid);
 	if (p == NULL) {
-		pthread_mutex_unlock(&vhook_global.lock);
+		vhook_unlock();
 		VHOOK_LOG(ERR, "new device %d: no net_vhook port for its socket", vid);
 		return -1;
 	}
@@ -82,7 +82,7 @@ vhook_new_device(int vid)
 		__atomic_store_n(&p->ready, 1, __ATOMIC_SEQ_CST);
 	dev->data->dev_link.link_status = RTE_ETH_LINK_UP;
 	vhook_ev_post(p, VHOOK_EV_NEW_DEVICE);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 
 	VHOOK_LOG(INFO, "%s: device %d up (%u vrings)", p->args.vm.name, vid,
 		rte_vhost_get_vring_num(vid));
@@ -98,10 +98,10 @@ vhook_destroy_device(int vid)
 	enum udpmig_mig_state st;
 	bool intercept = false;
 
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	p = port_of_vid(vid);
 	if (p == NULL) {
-		pthread_mutex_unlock(&vhook_global.lock);
+		vhook_unlock();
 		return;
 	}
 	dev = p->eth_dev;
@@ -125,7 +125,7 @@ vhook_destroy_device(int vid)
 	p->vid = -1;
 	dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
 	vhook_ev_post(p, VHOOK_EV_DESTROY_DEVICE);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 
 	VHOOK_LOG(INFO, "%s: device %d down%s", p->args.vm.name, vid,
 		intercept ? " during a migration: intercepting" : "");
@@ -138,13 +138,13 @@ vhook_features_changed(int vid, uint64_t features)
 	struct vhook_port *p;
 	uint32_t on = (features & (1ULL << VHOST_F_LOG_ALL)) != 0;
 
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	p = port_of_vid(vid);
 	if (p != NULL && on != p->log_all) {
 		__atomic_store_n(&p->log_all, on, __ATOMIC_RELEASE);
 		vhook_ev_post(p, on ? VHOOK_EV_LOG_ALL_ON : VHOOK_EV_LOG_ALL_OFF);
 	}
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	if (p != NULL)
 		VHOOK_LOG(DEBUG, "%s: features 0x%" PRIx64 " (dirty logging %s)", p->args.vm.name,
 			features, on ? "on" : "off");
@@ -190,7 +190,7 @@ vhook_new_connection(int vid)
 	struct vhook_port *p;
 
 	VHOOK_LOG(DEBUG, "device %d: connection", vid);
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	p = port_of_vid(vid);
 	if (p != NULL) {
 		/* A new front-end: no vring is ready until it says so. */
@@ -206,7 +206,7 @@ vhook_new_connection(int vid)
 		}
 		vhook_ev_post(p, VHOOK_EV_NEW_CONNECTION);
 	}
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 	return 0;
 }
 
@@ -218,12 +218,12 @@ vhook_destroy_connection(int vid)
 	VHOOK_LOG(DEBUG, "device %d: connection closed", vid);
 	if (vid < 0 || vid >= VHOOK_MAX_VID)
 		return;
-	pthread_mutex_lock(&vhook_global.lock);
+	vhook_lock();
 	p = vhook_global.by_vid[vid];
 	__atomic_store_n(&vhook_global.by_vid[vid], NULL, __ATOMIC_RELEASE);
 	if (p != NULL)
 		__atomic_store_n(&p->vrings_ready, 0, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&vhook_global.lock);
+	vhook_unlock();
 }
 
 const struct rte_vhost_device_ops vhook_vhost_ops = {
