@@ -199,6 +199,7 @@ struct vhook_port {
 	struct udpmig_mig mig;
 	struct vhook_peer peer; /* for the next channel */
 	struct vhook_chan chan;
+	bool discover_pending; /* a front-end connected: open a discovery (ctl_thread) */
 	uint32_t state_pub; /* mig.state, for readers on other threads */
 	bool inject; /* held packets go back to the guest as soon as it is up */
 	struct rte_mbuf *pend[VHOOK_INJECT_BURST]; /* dequeued, not yet in the virtqueue */
@@ -240,6 +241,7 @@ struct vhook_global {
 	 * looks it up without the lock, which it must not take (vhook_vhost.c). */
 	struct vhook_port *by_vid[VHOOK_MAX_VID];
 	struct udpmig_vm_table *vms;
+	bool discover_pending; /* some port's discover_pending is set (control thread) */
 	uint32_t lock_waiters; /* vhook_lock() callers waiting for the lock */
 	uint64_t lock_yields; /* times the migration loop stepped aside for them */
 };
@@ -294,8 +296,26 @@ struct vhook_port *vhook_port_by_name(const char *name);
 const char *vhook_mode_name(uint32_t mode);
 uint64_t vhook_now_ns(void);
 
-/* The migration tunnel (vhook_tun.c), on the control thread under the lock. */
+/* What a channel allocates (vhook_tun_res_make()), and from what. */
+struct vhook_chan_conf {
+	uint32_t slot, gen;
+	int socket;
+	struct udpmig_vm_conf vm;
+};
+struct vhook_chan_res {
+	struct rte_mempool *hold;
+	struct udpmig_tun_tx *tx;
+	struct udpmig_tun_rx *rx;
+	struct udpmig_buf *tbuf;
+};
+
+/* The migration tunnel (vhook_tun.c), on the control thread under the lock
+ * (vhook_tun_res_make() and _free() need none). */
 int vhook_tun_open(struct vhook_port *p, bool source);
+int vhook_tun_open_with(struct vhook_port *p, bool source, struct vhook_chan_res *r);
+void vhook_tun_res_conf(const struct vhook_port *p, struct vhook_chan_conf *cc);
+int vhook_tun_res_make(const struct vhook_chan_conf *cc, bool source, struct vhook_chan_res *r);
+void vhook_tun_res_free(struct vhook_chan_res *r);
 void vhook_tun_close(struct vhook_port *p);
 void vhook_tun_release(struct vhook_port *p);
 void vhook_tun_drop(struct vhook_port *p);

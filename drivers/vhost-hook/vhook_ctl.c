@@ -323,6 +323,14 @@ vhook_mig_event(struct vhook_port *p, enum udpmig_mig_event ev, const char *why,
 	return ret;
 }
 
+/* A connection that may be an incoming migration: ask the peers. */
+static bool
+discover_eligible(const struct vhook_port *p)
+{
+	return p->mig.state == UDPMIG_MIG_S_IDLE && !p->attached && vhook_tun_peer_count() > 0 &&
+		!p->chan.open;
+}
+
 static void
 handle_event(const struct vhook_ev *ev)
 {
@@ -376,15 +384,64 @@ handle_event(const struct vhook_ev *ev)
 		 * holds its packets) once a peer says it has it, so a VM that
 		 * boots here waits for nothing.
 		 */
-		if (st == UDPMIG_MIG_S_IDLE && !p->attached && vhook_tun_peer_count() > 0 &&
-			!p->chan.open) {
+		if (discover_eligible(p)) {
+			/* Opened by discover_open(), with the lock released. */
+			p->discover_pending = true;
+			vhook_global.discover_pending = true;
+		}
+		break;
+	}
+}
+
+/*
+ * Open the discovery of connections (VHOOK_EV_NEW_CONNECTION), making the
+ * channel's buffers with the lock released: that takes 100-300 ms here,
+ * and the device coming up right after the connection waits for the lock.
+ * The port is looked up again by slot and generation afterwards.
+ */
+static void
+discover_open(void)
+{
+	unsigned int s;
+
+	if (!vhook_global.discover_pending)
+		return;
+	vhook_global.discover_pending = false;
+	for (s = 0; s < RTE_DIM(vhook_global.ports); s++) {
+		struct vhook_chan_conf cc;
+		struct vhook_chan_res r;
+		struct vhook_port *p;
+		bool ours = false;
+		int ret;
+
+		vhook_lock();
+		p = vhook_global.ports[s];
+		if (p == NULL || !p->discover_pending) {
+			vhook_unlock();
+			continue;
+		}
+		p->discover_pending = false;
+		vhook_tun_res_conf(p, &cc);
+		vhook_unlock();
+
+		ret = vhook_tun_res_make(&cc, false, &r);
+
+		vhook_lock();
+		p = vhook_global.ports[s];
+		ours = p != NULL && p->gen == cc.gen;
+		if (ret == 0 && ours && discover_eligible(p)) {
 			memset(&p->peer, 0, sizeof(p->peer));
 			p->peer.discover = true;
-			if (vhook_tun_open(p, false) == 0)
+			ret = vhook_tun_open_with(p, false, &r);
+			if (ret == 0)
 				VHOOK_LOG(NOTICE, "%s: a front-end connected: asking the peers",
 					p->args.vm.name);
 		}
-		break;
+		vhook_unlock();
+		if (ret != 0 && ours)
+			VHOOK_LOG(WARNING, "%s: cannot ask the peers: %s", cc.vm.name,
+				strerror(-ret));
+		vhook_tun_res_free(&r); /* what was not taken */
 	}
 }
 
@@ -481,6 +538,7 @@ ctl_thread(void *arg __rte_unused)
 		if (!vhook_global.mig_external)
 			busy |= migration_work();
 		vhook_unlock();
+		discover_open();
 	}
 	return NULL;
 }

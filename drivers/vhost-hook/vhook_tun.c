@@ -578,11 +578,35 @@ chan_release(struct vhook_chan *c)
 	c->hold = NULL;
 }
 
+void
+vhook_tun_res_conf(const struct vhook_port *p, struct vhook_chan_conf *cc)
+{
+	cc->slot = p->slot;
+	cc->gen = p->gen;
+	cc->socket = p->eth_dev->data->numa_node;
+	cc->vm = p->args.vm;
+}
+
+void
+vhook_tun_res_free(struct vhook_chan_res *r)
+{
+	udpmig_tun_tx_free(r->tx);
+	udpmig_tun_rx_free(r->rx);
+	udpmig_buf_free(r->tbuf);
+	rte_mempool_free(r->hold);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * What a channel allocates: 10-40 MB of mbufs and rings, 100-300 ms on a
+ * loaded machine. Needs no lock (only the copied configuration), so the
+ * connection's discovery makes it with the lock released: holding the lock
+ * that long kept a device coming up waiting (vhook_lock()).
+ */
 int
-vhook_tun_open(struct vhook_port *p, bool source)
+vhook_tun_res_make(const struct vhook_chan_conf *cc, bool source, struct vhook_chan_res *r)
 {
 	static unsigned int hold_gen;
-	struct vhook_chan *c = &p->chan;
 	char name[RTE_MEMZONE_NAMESIZE], pname[RTE_MEMPOOL_NAMESIZE];
 	struct udpmig_tun_tx_conf tc = {
 		.window = TUN_WINDOW,
@@ -590,6 +614,53 @@ vhook_tun_open(struct vhook_port *p, bool source)
 		.rto_max_ns = TUN_RTO_MAX_NS,
 		.rto_init_ns = TUN_RTO_INIT_NS,
 	};
+
+	memset(r, 0, sizeof(*r));
+	snprintf(name, sizeof(name), "vhook_tun_%u", cc->slot);
+	/*
+	 * What the channel holds (the sender's window, the receiver's window
+	 * and its queue's tier 1) lives in mbufs of its own: holding the host's
+	 * rx mbufs, a full window starved the uplink of mbufs, and the acks that
+	 * would have freed them could no longer be received.
+	 */
+	snprintf(pname, sizeof(pname), "vhook_hold_%u_%u", cc->slot,
+		__atomic_add_fetch(&hold_gen, 1, __ATOMIC_RELAXED));
+	r->hold = rte_pktmbuf_pool_create(pname,
+		rte_align32pow2(TUN_WINDOW + cc->vm.t1_quota + 1024) - 1, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, cc->socket);
+	if (r->hold == NULL)
+		return -ENOMEM;
+	if (source) {
+		r->tx = udpmig_tun_tx_create(name, &tc, cc->socket);
+		if (r->tx == NULL)
+			goto nomem;
+	} else {
+		struct udpmig_buf_conf bc = {
+			.name = name,
+			.socket_id = cc->socket,
+			.t1_quota = cc->vm.t1_quota,
+			.t2_slots = cc->vm.t2_slots,
+			.t2_slot_size = cc->vm.t2_slot_size,
+			.policy = cc->vm.policy,
+			.n_producers = 1,
+		};
+
+		r->rx = udpmig_tun_rx_create(name, TUN_WINDOW, cc->socket);
+		r->tbuf = r->rx != NULL ? udpmig_buf_create(&bc) : NULL;
+		if (r->tbuf == NULL)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	vhook_tun_res_free(r);
+	return -ENOMEM;
+}
+
+/* 1: the port may open a channel now; 0: nothing to open; < 0: it may not. */
+static int
+chan_may_open(const struct vhook_port *p, bool source)
+{
+	const struct vhook_chan *c = &p->chan;
 
 	if (c->open)
 		return 0;
@@ -613,6 +684,39 @@ vhook_tun_open(struct vhook_port *p, bool source)
 			p->args.vm.name);
 		return -EBUSY;
 	}
+	return 1;
+}
+
+int
+vhook_tun_open(struct vhook_port *p, bool source)
+{
+	return vhook_tun_open_with(p, source, NULL);
+}
+
+/*
+ * Open the port's channel with what vhook_tun_res_make() made (taken over:
+ * *r is emptied) or, r NULL, with what it makes now, under the lock.
+ */
+int
+vhook_tun_open_with(struct vhook_port *p, bool source, struct vhook_chan_res *r)
+{
+	struct vhook_chan *c = &p->chan;
+	struct vhook_chan_res made;
+	int ret = chan_may_open(p, source);
+
+	if (ret <= 0)
+		return ret;
+	if (r == NULL) {
+		struct vhook_chan_conf cc;
+
+		vhook_tun_res_conf(p, &cc);
+		ret = vhook_tun_res_make(&cc, source, &made);
+		if (ret != 0)
+			return ret;
+		r = &made;
+	} else if ((r->tx != NULL) != source || r->hold == NULL) {
+		return -EINVAL;
+	}
 	memset(c, 0, sizeof(*c));
 	c->source = source;
 	c->path.family = tun.ep.family;
@@ -626,48 +730,16 @@ vhook_tun_open(struct vhook_port *p, bool source)
 	memcpy(c->key, p->peer.key, sizeof(c->key));
 	c->discover = !source && !p->peer.set;
 	c->mac_ok = !c->discover && arp_lookup(p->peer.ip, &c->path.dst_mac);
-	snprintf(name, sizeof(name), "vhook_tun_%u", p->slot);
-	/*
-	 * What the channel holds (the sender's window, the receiver's window
-	 * and its queue's tier 1) lives in mbufs of its own: holding the host's
-	 * rx mbufs, a full window starved the uplink of mbufs, and the acks that
-	 * would have freed them could no longer be received.
-	 */
-	snprintf(pname, sizeof(pname), "vhook_hold_%u_%u", p->slot, ++hold_gen);
-	c->hold = rte_pktmbuf_pool_create(pname,
-		rte_align32pow2(TUN_WINDOW + p->args.vm.t1_quota + 1024) - 1, 0, 0,
-		RTE_MBUF_DEFAULT_BUF_SIZE, p->eth_dev->data->numa_node);
-	if (c->hold == NULL)
-		return -ENOMEM;
-	if (source) {
-		c->tx = udpmig_tun_tx_create(name, &tc, p->eth_dev->data->numa_node);
-		if (c->tx == NULL) {
-			chan_release(c);
-			return -ENOMEM;
-		}
+	c->hold = r->hold;
+	c->tx = r->tx;
+	c->rx = r->rx;
+	c->tbuf = r->tbuf;
+	memset(r, 0, sizeof(*r));
+	if (source)
 		/* The VM may come back here until the peer says it runs there. */
 		udpmig_tun_tx_retain(c->tx, true);
-	} else {
-		struct udpmig_buf_conf bc = {
-			.name = name,
-			.socket_id = p->eth_dev->data->numa_node,
-			.t1_quota = p->args.vm.t1_quota,
-			.t2_slots = p->args.vm.t2_slots,
-			.t2_slot_size = p->args.vm.t2_slot_size,
-			.policy = p->args.vm.policy,
-			.n_producers = 1,
-		};
-
-		c->rx = udpmig_tun_rx_create(name, TUN_WINDOW, p->eth_dev->data->numa_node);
-		c->tbuf = c->rx != NULL ? udpmig_buf_create(&bc) : NULL;
-		if (c->tbuf == NULL) {
-			udpmig_tun_rx_free(c->rx);
-			c->rx = NULL;
-			chan_release(c);
-			return -ENOMEM;
-		}
+	else
 		c->end_total = UINT64_MAX;
-	}
 	c->open = true;
 	VHOOK_LOG(NOTICE, "%s: channel %06x %s %s", p->args.vm.name, c->id.vni,
 		source ? "to" : "from",
