@@ -183,7 +183,7 @@ struct vhook_port {
 	struct rte_mbuf *announce; /* a RARP rx queue 0 hands up as if the VM sent it */
 
 	/* --- written by the vhost-events thread, under vhook_global.lock --- */
-	uint32_t log_all __rte_cache_aligned; /* VHOST_F_LOG_ALL negotiated now */
+	uint32_t log_all __rte_cache_aligned; /* VHOST_F_LOG_ALL now (features_changed, no lock) */
 	uint32_t attached; /* a device is up (new_device .. destroy_device) */
 
 	/* --- configuration, fixed after probe --- */

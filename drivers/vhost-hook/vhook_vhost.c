@@ -132,19 +132,27 @@ vhook_destroy_device(int vid)
 	rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
 }
 
+/*
+ * rte_vhost calls this while it handles SET_FEATURES, with every virtqueue
+ * lock of the device held. So no vhook_global.lock: the control thread
+ * holds that one while it waits for a virtqueue lock (the injector's
+ * rte_vhost_enqueue_burst), and a migration cancelled while the source
+ * injected deadlocked here (QEMU turning dirty logging off). The port is
+ * found through the per-vid table; log_all has this thread as its only
+ * writer, and the event ring takes any producer.
+ */
 static int
 vhook_features_changed(int vid, uint64_t features)
 {
-	struct vhook_port *p;
+	struct vhook_port *p = NULL;
 	uint32_t on = (features & (1ULL << VHOST_F_LOG_ALL)) != 0;
 
-	vhook_lock();
-	p = port_of_vid(vid);
-	if (p != NULL && on != p->log_all) {
+	if (vid >= 0 && vid < VHOOK_MAX_VID)
+		p = __atomic_load_n(&vhook_global.by_vid[vid], __ATOMIC_ACQUIRE);
+	if (p != NULL && on != __atomic_load_n(&p->log_all, __ATOMIC_ACQUIRE)) {
 		__atomic_store_n(&p->log_all, on, __ATOMIC_RELEASE);
 		vhook_ev_post(p, on ? VHOOK_EV_LOG_ALL_ON : VHOOK_EV_LOG_ALL_OFF);
 	}
-	vhook_unlock();
 	if (p != NULL)
 		VHOOK_LOG(DEBUG, "%s: features 0x%" PRIx64 " (dirty logging %s)", p->args.vm.name,
 			features, on ? "on" : "off");

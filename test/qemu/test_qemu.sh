@@ -40,10 +40,9 @@
 #             continues on A, which gives its held packets back in order;
 #             udpmig-migrate aborts both sides; B drops its copy (counted).
 #             Zero loss, duplication, reordering on the source's guest.
-#             KNOWN FAILURE (driver, open): in about half the runs 5-14
-#             packets are lost at A's hand-back to direct delivery (the
-#             guest's ring still full of injected packets; counted in A's
-#             udpmig_tx_missed_packets); docs/qemu-trace.md §6.
+#             (5-14 were lost at A's hand-back to direct delivery in half
+#             the runs before the hand-back waited for room in the
+#             guest's ring; docs/qemu-trace.md §6.)
 #   cancel_precopy  the same, cancelled during precopy (max-bandwidth
 #             2 MB/s, so precopy lasts): zero loss.
 #   dstdie    the destination QEMU is killed (SIGKILL) during precopy: the
