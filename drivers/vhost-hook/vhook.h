@@ -72,6 +72,7 @@ struct vhook_qstats {
 	uint64_t pkts; /* rx: from the guest; tx: taken by the port (sent or held) */
 	uint64_t bytes;
 	uint64_t missed; /* tx: the virtqueue was full or the guest away: not taken */
+	uint64_t own; /* tx: the VM's own frames looped back to its old port: dropped */
 };
 
 struct vhook_queue {
@@ -340,7 +341,7 @@ void vhook_tun_dump_global_json(FILE *f);
 
 /* Counters (vhook_stats.c): ethdev stats, xstats, and the same list for
  * the control socket and telemetry. */
-#define VHOOK_N_COUNTERS 28
+#define VHOOK_N_COUNTERS 29
 struct rte_eth_dev;
 struct rte_eth_stats;
 struct rte_eth_xstat;

@@ -20,6 +20,7 @@ static const char *const counter_names[VHOOK_N_COUNTERS] = {
 	"udpmig_tunneled_packets",
 	"udpmig_dropped_packets",
 	"udpmig_tx_missed_packets",
+	"udpmig_own_frames_dropped_packets",
 	"udpmig_buf_enqueued_packets",
 	"udpmig_buf_tier1_packets",
 	"udpmig_buf_tier2_packets",
@@ -56,7 +57,7 @@ vhook_counters_get(const struct vhook_port *p, uint64_t v[VHOOK_N_COUNTERS])
 {
 	struct udpmig_vm_stats vs;
 	struct udpmig_buf_stats bs;
-	uint64_t missed = 0;
+	uint64_t missed = 0, own = 0;
 	unsigned int i = 0, q;
 
 	memset(&vs, 0, sizeof(vs));
@@ -68,6 +69,9 @@ vhook_counters_get(const struct vhook_port *p, uint64_t v[VHOOK_N_COUNTERS])
 	for (q = 0; q < VHOOK_MAX_QUEUES; q++)
 		if (p->txq[q] != NULL)
 			missed += LOAD(p->txq[q]->stats.missed);
+	for (q = 0; q < VHOOK_MAX_QUEUES; q++)
+		if (p->txq[q] != NULL)
+			own += LOAD(p->txq[q]->stats.own);
 	v[i++] = vs.rx_pkts;
 	v[i++] = vs.delivered_pkts;
 	v[i++] = vs.intercepted_pkts;
@@ -75,6 +79,7 @@ vhook_counters_get(const struct vhook_port *p, uint64_t v[VHOOK_N_COUNTERS])
 	v[i++] = vs.tunneled_pkts;
 	v[i++] = vs.drop_pkts;
 	v[i++] = missed;
+	v[i++] = own;
 	v[i++] = bs.enq_pkts;
 	v[i++] = bs.t1_pkts;
 	v[i++] = bs.t2_pkts;
