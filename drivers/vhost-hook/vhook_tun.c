@@ -1027,6 +1027,26 @@ mac_u64(const struct rte_ether_addr *m)
 	return v;
 }
 
+/*
+ * The MAC of a tunnel address: from the neighbour table, or false after
+ * asking for it (ARP request, or IPv6 neighbour solicitation).
+ */
+static bool
+resolve(const uint8_t *ip, struct rte_ether_addr *mac)
+{
+	uint32_t a;
+
+	if (arp_lookup(ip, mac))
+		return true;
+	if (tun.ep.family == AF_INET) {
+		memcpy(&a, ip, 4);
+		arp_send(RTE_ARP_OP_REQUEST, NULL, a);
+	} else {
+		nd_send(ND_SOLICIT, ip, NULL, NULL);
+	}
+	return false;
+}
+
 /* Destination, discovering: ask every peer which has the VM. */
 static void
 who_send(struct vhook_port *p)
@@ -1045,17 +1065,8 @@ who_send(struct vhook_port *p)
 		if (!tun.peers[i].used || tun.peers[i].family != tun.ep.family)
 			continue;
 		memcpy(path.dst_ip, tun.peers[i].ip, 16);
-		if (!arp_lookup(path.dst_ip, &path.dst_mac)) {
-			if (tun.ep.family == AF_INET) {
-				uint32_t a;
-
-				memcpy(&a, path.dst_ip, 4);
-				arp_send(RTE_ARP_OP_REQUEST, NULL, a);
-			} else {
-				nd_send(ND_SOLICIT, path.dst_ip, NULL, NULL);
-			}
+		if (!resolve(path.dst_ip, &path.dst_mac))
 			continue;
-		}
 		m = udpmig_tun_encap(tun.mp, &path, &msg, NULL, NULL, 0, tun.peers[i].key);
 		if (m == NULL) {
 			c->nomem++;
@@ -1333,15 +1344,7 @@ chan_resolve(struct vhook_chan *c, uint64_t now)
 	if (c->mac_ok)
 		return true;
 	if (now - c->arp_ns >= ARP_RETRY_NS) {
-		c->mac_ok = arp_lookup(c->path.dst_ip, &c->path.dst_mac);
-		if (!c->mac_ok && tun.ep.family == AF_INET) {
-			uint32_t ip;
-
-			memcpy(&ip, c->path.dst_ip, 4);
-			arp_send(RTE_ARP_OP_REQUEST, NULL, ip);
-		} else if (!c->mac_ok) {
-			nd_send(ND_SOLICIT, c->path.dst_ip, NULL, NULL);
-		}
+		c->mac_ok = resolve(c->path.dst_ip, &c->path.dst_mac);
 		c->arp_ns = now;
 	}
 	return c->mac_ok;
