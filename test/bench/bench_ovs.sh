@@ -23,6 +23,7 @@
 # (64, bytes), UDPMIG_BENCH_DIRS ("to from").
 set -uo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/bench-lib.sh"
 it_init bench_ovs
 
 DRV=$(it_safe_so "${UDPMIG_DRIVER:?UDPMIG_DRIVER: path of librte_net_vhook.so}")
@@ -101,29 +102,9 @@ run() {
 	it_stop "peer-$tag"
 }
 
-# samples TAG KEY: the peer's port 0 KEY (Rx-pps or Tx-pps) in each stats
-# print, from the first non-zero one.
-samples() {
-	python3 - "$IT_DIR/peer-$1.log" "$2" <<'EOF'
-import re, sys
-try:
-    txt = open(sys.argv[1], errors="replace").read()
-except OSError:
-    sys.exit(0)
-v = [int(x) for x in re.findall(r"NIC statistics for port 0 .*?" + sys.argv[2] + r":\s+(\d+)", txt, re.S)]
-while v and v[0] == 0:
-    v.pop(0)
-print(*v)
-EOF
-}
-
-# pps TAG KEY: the mean of the SECS samples after the first (a partial second).
-# shellcheck disable=SC2046 # the samples, one argument each
-pps() {
-	python3 -c 'import sys
-v = [int(x) for x in sys.argv[2:]][1:1 + int(sys.argv[1])]
-print(sum(v) // len(v) if v else 0)' "$SECS" $(samples "$1" "$2")
-}
+# samples TAG KEY, pps TAG KEY: bench-lib.sh's, on the log of TAG's run.
+samples() { bench_samples "$IT_DIR/peer-$1.log" "$2"; }
+pps() { bench_pps "$IT_DIR/peer-$1.log" "$2"; }
 
 : >"$IT_DIR/fwd.txt"
 for r in $(seq 1 "$ROUNDS"); do

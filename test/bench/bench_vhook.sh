@@ -22,6 +22,7 @@
 # ("to from"), UDPMIG_BENCH_INTERCEPT (1; 0 skips the interception run).
 set -uo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/bench-lib.sh"
 it_init bench_vhook
 
 DRV=$(it_safe_so "${UDPMIG_DRIVER:?UDPMIG_DRIVER: path of librte_net_vhook.so}")
@@ -72,25 +73,9 @@ run() {
 	it_stop "sw-$tag"
 }
 
-# samples TAG KEY: port 0's KEY (Rx-pps or Tx-pps) in each stats print,
-# from the first non-zero one.
-samples() {
-	python3 - "$IT_DIR/sw-$1.log" "$2" <<'EOF'
-import re, sys
-txt = open(sys.argv[1], errors="replace").read()
-v = [int(x) for x in re.findall(r"NIC statistics for port 0 .*?" + sys.argv[2] + r":\s+(\d+)", txt, re.S)]
-while v and v[0] == 0:
-    v.pop(0)
-print(*v)
-EOF
-}
-
-# pps TAG KEY: the mean of the SECS samples after the first (a partial second).
-pps() {
-	python3 -c 'import sys
-v = [int(x) for x in sys.argv[2:]][1:1 + int(sys.argv[1])]
-print(sum(v) // len(v) if v else 0)' "$SECS" $(samples "$1" "$2")
-}
+# samples TAG KEY, pps TAG KEY: bench-lib.sh's, on the log of TAG's run.
+samples() { bench_samples "$IT_DIR/sw-$1.log" "$2"; }
+pps() { bench_pps "$IT_DIR/sw-$1.log" "$2"; }
 
 VHOOK="net_vhook0,iface=$IT_DIR/vm.sock,ctl=$IT_DIR/ctl.sock"
 VHOST="net_vhost0,iface=$IT_DIR/vm.sock"

@@ -80,6 +80,7 @@
 # QMP events are copied there; docs/qemu-trace.md).
 set -uo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/qemu-lib.sh"
 MODE=${1:-${QT_MODE:-boot}}
 case $MODE in boot | migrate | baseline | auto | discover | long | cancel | cancel_precopy | dstdie | nodst) ;;
 *)
@@ -95,8 +96,8 @@ SEND=${UDPMIG_SEND:?}
 SRC=${UDPMIG_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
 QMPPY=$SRC/test/qemu/qmp-migrate.py
 MIGRATE=$SRC/scripts/udpmig-migrate
-QEMU=${QT_QEMU:-$(command -v qemu-system-x86_64 || true)}
-[ -n "$QEMU" ] || it_skip "qemu-system-x86_64 not installed (Debian qemu-system-x86; scripts/setup.sh)"
+qt_need
+QEMU=$QT_QEMU_BIN
 command -v ip >/dev/null || it_skip "iproute2 (ip) not installed"
 command -v ethtool >/dev/null || it_skip "ethtool not installed (scripts/setup.sh)"
 if [ "$MODE" = boot ]; then SECONDS_=${QT_SECONDS:-4}; else SECONDS_=${QT_SECONDS:-15}; fi
@@ -113,19 +114,9 @@ TUN_A=10.78.0.11 TUN_B=10.78.0.12
 KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 T=uqt$$ # interface and namespace prefix
 
-# The guest: a kernel and an initramfs with udpmig-rcv.
-KERNEL=${QT_KERNEL:-}
-INITRD=${QT_INITRD:-}
-if [ -z "$KERNEL" ] || [ -z "$INITRD" ]; then
-	rcv=()
-	[ -n "${UDPMIG_RCV:-}" ] && rcv=(--rcv "$UDPMIG_RCV")
-	out=$("$SRC/scripts/guest/build-guest.sh" --cache "${UDPMIG_BUILD:-$SRC/build}/guest" "${rcv[@]}" \
-		2>"$IT_DIR/build-guest.log" | tail -n 1) ||
-		it_skip "cannot build the guest (Debian packages not reachable?): $(tail -n 1 "$IT_DIR/build-guest.log")"
-	KERNEL=${out% *}
-	INITRD=${out#* }
-fi
-{ [ -f "$KERNEL" ] && [ -f "$INITRD" ]; } || it_fatal "no guest kernel/initramfs ($KERNEL, $INITRD)"
+# The guest: a kernel and an initramfs with udpmig-rcv (qemu-lib.sh).
+qt_image
+KERNEL=$QT_KERNEL_FILE INITRD=$QT_INITRD_FILE
 
 # The accelerator: KVM where a KVM guest boots, else TCG (probed once).
 ACCEL=${QT_ACCEL:-auto}
@@ -144,15 +135,8 @@ N=$((RATE * SECONDS_))
 # a migration took 0.2-0.4 s and no destination guest crashed in 11 runs;
 # on memfd 0.7-4.9 s, and 11 of 41 destination guests crashed or hung,
 # every one of them in a run whose downtime was under 20 ms (15 runs).
-GUEST_MEM=${QT_MEM:-}
-if [ -z "$GUEST_MEM" ]; then
-	GUEST_MEM=memfd
-	if grep -q '^[^ ]* /dev/hugepages hugetlbfs' /proc/mounts &&
-		[ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)" -ge 256 ]; then
-		GUEST_MEM=hugetlbfs
-	fi
-fi
-case $GUEST_MEM in memfd | hugetlbfs) ;; *) it_fatal "QT_MEM must be memfd or hugetlbfs, not '$GUEST_MEM'" ;; esac
+qt_memory
+GUEST_MEM=$QT_GUEST_MEM
 echo "# guest memory: $GUEST_MEM"
 
 # The network.
@@ -192,77 +176,14 @@ switch() {
 	it_wait_file "$IT_DIR/$h.sock" 10 "sw$h" || it_fatal "switch $h has no vhost-user socket"
 }
 
-# qemu NAME SOCKET [QEMU args]: a guest on SOCKET; serial console in
-# $IT_DIR/NAME.serial, QMP on $IT_DIR/NAME.qmp.
+# qemu NAME SOCKET [QEMU args]: a guest on a udpmig port's SOCKET
+# (qemu-lib.sh's qt_qemu); serial console in $IT_DIR/NAME.serial, QMP on
+# $IT_DIR/NAME.qmp.
+QT_VM_MAC=$VM_MAC QT_VM_IP=$VM_IP QT_GUEST_IDLE=$GUEST_IDLE QT_ACCEL=$ACCEL QT_T=$T
 qemu() {
 	local name=$1 sock=$2
 	shift 2
-	local mem=memory-backend-memfd,id=mem,size=256M,share=on
-	if [ "$GUEST_MEM" = hugetlbfs ]; then
-		# A file of its own per QEMU: two QEMUs on one shared file would
-		# share the guest's memory.
-		mem=memory-backend-file,id=mem,size=256M,share=on,mem-path=/dev/hugepages/$T-$name
-		it_at_exit rm -f "/dev/hugepages/$T-$name"
-	fi
-	it_bg "$name" "$QEMU" -name "$name" -accel "$ACCEL" -cpu qemu64 -m 256 -nodefaults -no-reboot \
-		-object "$mem" -numa node,memdev=mem \
-		-chardev "socket,id=c0,path=$sock" -netdev vhost-user,id=n0,chardev=c0 \
-		-device "virtio-net-pci,netdev=n0,mac=$VM_MAC,vectors=0,rx_queue_size=1024,tx_queue_size=1024" \
-		-kernel "$KERNEL" -initrd "$INITRD" \
-		-append "console=ttyS0 loglevel=4 udpmig.ip=$VM_IP/24 udpmig.port=5000 udpmig.idle=$GUEST_IDLE${QT_APPEND:+ $QT_APPEND}" \
-		-display none -serial "file:$IT_DIR/$name.serial" -monitor none \
-		-qmp "unix:$IT_DIR/$name.qmp,server=on,wait=off" "$@"
-	it_wait_file "$IT_DIR/$name.qmp" 30 "$name" || it_fatal "QEMU $name did not start"
-}
-
-# crashed NAME: the guest's console shows a kernel crash.
-crashed() { grep -Eq 'Kernel panic|BUG: |general protection fault|Oops: |invalid opcode' "$IT_DIR/$1.serial" 2>/dev/null; }
-
-# rcv NAME [KEY]: the last UDPMIG-RCV line's JSON, or one key of it.
-rcv() {
-	local line
-	line=$(tr -d '\r' <"$IT_DIR/$1.serial" 2>/dev/null | grep -ao 'UDPMIG-RCV {.*}' | tail -n 1)
-	line=${line#UDPMIG-RCV }
-	[ -n "$line" ] || return 1
-	if [ -n "${2:-}" ]; then
-		python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$line" "$2"
-	else
-		printf '%s\n' "$line"
-	fi
-}
-
-# wait_rcv NAME KEY MIN TIMEOUT
-wait_rcv() {
-	local deadline=$(($(date +%s) + $4)) v
-	while :; do
-		v=$(rcv "$1" "$2" 2>/dev/null) || v=
-		[ -n "$v" ] && [ "$v" -ge "$3" ] && return 0
-		crashed "$1" && return 2
-		it_running "$1" || return 1
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
-		sleep 0.2
-	done
-}
-
-# wait_final NAME TIMEOUT: the receiver's final line.
-wait_final() {
-	local deadline=$(($(date +%s) + $2))
-	until tr -d '\r' <"$IT_DIR/$1.serial" 2>/dev/null | grep -aq 'UDPMIG-RCV {"final": true'; do
-		crashed "$1" && return 2
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
-		sleep 0.2
-	done
-}
-
-skip_if_crashed() {
-	if crashed "$1"; then
-		grep -aE -m 3 'Kernel panic|BUG: |general protection fault|Oops: |invalid opcode' "$IT_DIR/$1.serial" |
-			sed 's/^/# /'
-		local keep=$IT_LOGS/integration-$IT_NAME-crash
-		rm -rf "$keep" && mkdir -p "$keep" && cp "$IT_DIR"/*.serial "$IT_DIR"/*.log "$keep/" 2>/dev/null &&
-			it__log "console and logs kept in $keep"
-		it_skip "guest $1 crashed (TCG after migration, SETUP.md §8): retry"
-	fi
+	qt_qemu "$name" "path=$sock" "$@"
 }
 
 sender() {
@@ -288,7 +209,7 @@ qemu q1 "$IT_DIR/a.sock" -qmp "unix:$IT_DIR/q1c.qmp,server=on,wait=off"
 deadline=$(($(date +%s) + 120))
 until grep -aq UDPMIG-GUEST-READY "$IT_DIR/q1.serial" 2>/dev/null; do
 	it_running q1 || it_fatal "QEMU q1 ended during boot"
-	crashed q1 && it_skip "guest q1 crashed during boot"
+	qt_crashed q1 && it_skip "guest q1 crashed during boot"
 	[ "$(date +%s)" -lt "$deadline" ] || it_fatal "the guest did not boot in 120 s"
 	sleep 0.1
 done
@@ -300,15 +221,15 @@ sender
 
 if [ "$MODE" = boot ]; then
 	it_wait_exit send $((SECONDS_ + 60))
-	wait_final q1 60
-	skip_if_crashed q1
-	R=$(rcv q1) || it_fatal "no UDPMIG-RCV line on the console"
+	qt_wait_final q1 60
+	qt_skip_if_crashed q1
+	R=$(qt_rcv q1) || it_fatal "no UDPMIG-RCV line on the console"
 	echo "# receiver: $R"
 	check_eq "sender sent every packet" "$(it_json "$IT_DIR/send.json" sent)" "$N"
-	check_eq "the guest got every packet" "$(rcv q1 unique)" "$N"
-	check_eq "none lost" "$(rcv q1 lost)" 0
-	check_eq "none duplicated" "$(rcv q1 duplicated)" 0
-	check_eq "none reordered" "$(rcv q1 reordered)" 0
+	check_eq "the guest got every packet" "$(qt_rcv q1 unique)" "$N"
+	check_eq "none lost" "$(qt_rcv q1 lost)" 0
+	check_eq "none duplicated" "$(qt_rcv q1 duplicated)" 0
+	check_eq "none reordered" "$(qt_rcv q1 reordered)" 0
 	if [ -n "${QT_SUMMARY:-}" ]; then
 		python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(mode="boot", boot_ms=int(sys.argv[2]), sent=int(sys.argv[3])); json.dump(r, open(sys.argv[4], "w"))' \
 			"$R" "$boot_ms" "$N" "$QT_SUMMARY"
@@ -317,11 +238,11 @@ if [ "$MODE" = boot ]; then
 fi
 
 # --- live migration
-wait_rcv q1 received "$RATE" 60
+qt_wait_rcv q1 received "$RATE" 60
 case $? in
 0) ;;
-2) skip_if_crashed q1 ;;
-*) it_fatal "the guest on A receives nothing (last: $(rcv q1 2>/dev/null))" ;;
+2) qt_skip_if_crashed q1 ;;
+*) it_fatal "the guest on A receives nothing (last: $(qt_rcv q1 2>/dev/null))" ;;
 esac
 qemu q2 "$IT_DIR/b.sock" -incoming "unix:$IT_DIR/mig.sock"
 it_wait_file "$IT_DIR/mig.sock" 20 q2 || it_fatal "QEMU q2 does not listen for the migration"
@@ -469,19 +390,19 @@ case $MODE in cancel | cancel_precopy | dstdie | nodst)
 		fi
 	fi
 	it_wait_exit send $((SECONDS_ + 60))
-	wait_final q1 90
-	skip_if_crashed q1
-	R=$(rcv q1) || it_fatal "no UDPMIG-RCV line on the source's console"
+	qt_wait_final q1 90
+	qt_skip_if_crashed q1
+	R=$(qt_rcv q1) || it_fatal "no UDPMIG-RCV line on the source's console"
 	for h in a b; do
 		it_running "sw$h" &&
 			echo "# $h: $(ctl $h vm-show vm1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["migration"]["state"], {k: v for k, v in d["counters"].items() if v}, "tunnel dropped", d["tunnel"]["dropped"])')"
 	done
 	echo "# receiver (the guest on A): $R"
 	check_eq "sender sent every packet" "$(it_json "$IT_DIR/send.json" sent)" "$N"
-	check_eq "the guest on A got every packet" "$(rcv q1 unique)" "$N"
-	check_eq "none lost" "$(rcv q1 lost)" 0
-	check_eq "none duplicated" "$(rcv q1 duplicated)" 0
-	check_eq "none reordered" "$(rcv q1 reordered)" 0
+	check_eq "the guest on A got every packet" "$(qt_rcv q1 unique)" "$N"
+	check_eq "none lost" "$(qt_rcv q1 lost)" 0
+	check_eq "none duplicated" "$(qt_rcv q1 duplicated)" 0
+	check_eq "none reordered" "$(qt_rcv q1 reordered)" 0
 	if [ -n "${QT_SUMMARY:-}" ]; then
 		python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(mode=sys.argv[2], sent=int(sys.argv[3]), held_ms=sys.argv[4]); json.dump(r, open(sys.argv[5], "w"))' \
 			"$R" "$MODE" "$N" "${HELD:-}" "$QT_SUMMARY"
@@ -533,19 +454,19 @@ python3 "$QMPPY" cmd "$IT_DIR/q1.qmp" quit >/dev/null 2>&1
 it_wait_exit q1 10 >/dev/null || it_stop q1 5
 mig_report
 if [ "$mig_rc" -ne 0 ]; then
-	skip_if_crashed q1
+	qt_skip_if_crashed q1
 	echo "# source console (tail): $(tr -d '\r' <"$IT_DIR/q1.serial" | grep -av '^UDPMIG-RCV' | tail -n 5)"
-	echo "# source receiver: $(rcv q1)"
+	echo "# source receiver: $(qt_rcv q1)"
 	it_running q1 || echo "# QEMU q1 had exited: $(it_rc q1)"
 fi
 check_eq "QEMU migrated the guest" "$mig_rc" 0
 [ "$mig_rc" -eq 0 ] || it_done
 it_wait_exit send $((SECONDS_ + 60))
-wait_final q2 60
-skip_if_crashed q2
+qt_wait_final q2 60
+qt_skip_if_crashed q2
 # The receiver prints a line every second whatever the network does: a
 # console that stays silent after the migration is a hung guest (TCG).
-if ! R=$(rcv q2); then
+if ! R=$(qt_rcv q2); then
 	grep -q . "$IT_DIR/q2.serial" || {
 		cp "$IT_DIR/q1.serial" "$IT_DIR/q2.serial" "$IT_DIR"/*.log "$IT_LOGS/" 2>/dev/null
 		it_skip "the destination guest printed nothing after the migration (hung; TCG, SETUP.md §8): retry"
@@ -571,20 +492,20 @@ tr -d '\r' <"$IT_DIR/q2.serial" | grep -a '^UDPMIG-GUEST-STATS' | sed 's/^/# /'
 check_eq "sender sent every packet" "$(it_json "$IT_DIR/send.json" sent)" "$N"
 case $MODE in
 migrate | discover | long)
-	check_eq "the guest got every packet" "$(rcv q2 unique)" "$N"
-	check_eq "none lost" "$(rcv q2 lost)" 0
+	check_eq "the guest got every packet" "$(qt_rcv q2 unique)" "$N"
+	check_eq "none lost" "$(qt_rcv q2 lost)" 0
 	check_gt "A learnt from B's acks that the VM resumed there" \
 		"$(vmfield a "['tunnel']['acks_resumed']")" 0
 	;;
 baseline)
-	check_gt "baseline: a stock switch loses packets" "$(rcv q2 lost)" 0
+	check_gt "baseline: a stock switch loses packets" "$(qt_rcv q2 lost)" 0
 	;;
 auto)
-	echo "# auto-detection: lost $(rcv q2 lost) of $N"
+	echo "# auto-detection: lost $(qt_rcv q2 lost) of $N"
 	;;
 esac
-check_eq "none duplicated" "$(rcv q2 duplicated)" 0
-check_eq "none reordered" "$(rcv q2 reordered)" 0
+check_eq "none duplicated" "$(qt_rcv q2 duplicated)" 0
+check_eq "none reordered" "$(qt_rcv q2 reordered)" 0
 HELD=
 if [ "$MODE" = long ]; then
 	dt=$(it_json "$IT_DIR/migrate.json" downtime_ms)
