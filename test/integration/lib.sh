@@ -53,6 +53,7 @@ it__log() { printf '# %s\n' "$*"; }
 # it_init NAME: per-test directory, traps, environment checks.
 it_init() {
 	IT_NAME=$1
+	IT_T0=$(it__now)
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "SKIP: $IT_NAME needs root (vhost-user sockets, DPDK memory)"
 		exit 77
@@ -282,14 +283,17 @@ it_wait_report() {
 
 # Results ------------------------------------------------------------------
 
+# Seconds since it_init, on every result line: where a slow step went.
+it__at() { printf '%d.%d s' $((($(it__now) - IT_T0) / 1000000)) $((($(it__now) - IT_T0) / 100000 % 10)); }
+
 it__ok() {
 	IT_PASS=$((IT_PASS + 1))
-	echo "ok - $1"
+	echo "ok - $1 [$(it__at)]"
 }
 
 it__notok() {
 	IT_FAIL=$((IT_FAIL + 1))
-	echo "not ok - $1"
+	echo "not ok - $1 [$(it__at)]"
 }
 
 # check DESC CMD...: passes when CMD succeeds.

@@ -220,8 +220,21 @@ if [ -n "${DISCOVER:-}" ]; then
 	check "B knows A as a peer" ctl b peer-add "$TUN_A" --key "$KEY"
 fi
 guest g1 a "$IT_DIR/g1.json" --garp 10.78.0.2
+# The stream is paced on the test's steps, not on the clock: the second
+# third waits until the VM is offline and the last third until it runs
+# again, so that each phase (before, in the blackout, after) carries
+# packets however long the steps take on a loaded machine. Once a CI run
+# spent 7 s before migrate-start, and the whole 6 s stream had gone to
+# the first guest. At normal speed the steps win the race and the sender
+# never waits.
+GATES=()
+if [ "$MODE" != isolate ]; then
+	GATES=(--gate "$((N / 3)):$IT_DIR/gate.offline" --gate "$((2 * N / 3)):$IT_DIR/gate.resumed")
+fi
+gate() { touch "$IT_DIR/gate.$1"; }
 it_bg send ip netns exec "${T}s" "$SEND" --kernel -- --rate "$RATE" --count "$N" \
-	--src-ip 10.78.0.1 --dst-ip 10.78.0.2 --report "$IT_DIR/send.json" --ready "$IT_DIR/send.ready"
+	--src-ip 10.78.0.1 --dst-ip 10.78.0.2 --report "$IT_DIR/send.json" --ready "$IT_DIR/send.ready" \
+	"${GATES[@]}"
 it_wait_file "$IT_DIR/send.ready" 30
 it_wait_report g1 "$IT_DIR/g1.json" received 1000 30 ||
 	it_fatal "the guest on A receives nothing"
@@ -294,6 +307,7 @@ elif [ "$MODE" != baseline ]; then
 	# let it read its ring empty before it goes.
 	check "the guest on A has read its ring" drained g1 "$IT_DIR/g1.json"
 fi
+gate offline
 it_stop g1 10
 check "A saw the guest detach" detached a
 sleep "$(awk -v ms="$BLACKOUT_MS" 'BEGIN { print ms / 1000 }')"
@@ -319,6 +333,7 @@ udpmig | store | forge)
 	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000 ${MIG_TIMELINE:+--timeline "$MIG_TIMELINE"}
 	attached_b() { [ "$(vmfield b "['port']['attached']")" = True ]; }
 	check "B sees the guest's vhost device come up" it_retry 30 attached_b
+	gate resumed
 	check "A ends the tail and the channel" wait_state a IDLE 30
 	check "B delivered everything and is done" wait_state b IDLE 30
 	check_gt "A learnt from B's acks that the VM resumed there" \
@@ -338,10 +353,12 @@ abort)
 	check "B drops its copy" wait_state b IDLE 10
 	check_gt "B counted what it dropped" "$(vmfield b "['tunnel']['dropped']")" 0
 	guest g2 a "$IT_DIR/g2.json" --quit-after-idle 3000
+	gate resumed
 	;;
 baseline)
 	guest g2 b "$IT_DIR/g2.json" --quit-after-idle 3000 --garp 10.78.0.2 \
 		${MIG_TIMELINE:+--timeline "$MIG_TIMELINE"}
+	gate resumed
 	;;
 esac
 it_wait_exit send 120

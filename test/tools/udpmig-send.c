@@ -63,6 +63,7 @@
 #define NS_PER_US     1000u
 #define STALL_NS      NS_PER_SEC /* retry this long without progress, then drop */
 #define BATCH_SPAN_NS 100000u /* a batch carries about 100 us of packets */
+#define GATES_MAX     4
 
 struct sender {
 	/* Options. */
@@ -75,6 +76,11 @@ struct sender {
 	uint16_t src_port, dst_port;
 	bool src_ip_set, src_port_set;
 	const char *report, *ready, *wait_file;
+	struct {
+		uint64_t seq; /* the packet that waits */
+		const char *file; /* ... until this file exists */
+	} gate[GATES_MAX];
+	unsigned int n_gates, next_gate;
 
 	/* Run (the only thread). */
 	uint16_t port_id;
@@ -116,11 +122,14 @@ usage(FILE *f)
 		"  --report FILE          JSON report at exit: sent, tx_dropped, duration_s, rate_pps\n"
 		"  --ready FILE           create FILE once the port (or socket) is ready\n"
 		"  --wait-file FILE       start sending once FILE exists\n"
+		"  --gate SEQ:FILE        send packet SEQ and later ones only once FILE exists\n"
+		"                         (up to %d gates, SEQ increasing): paces a stream on\n"
+		"                         a test's steps\n"
 		"  --linger-ms MS         wait MS after the last packet before closing the port (default 100)\n"
 		"  --txd N                tx descriptors (default 4096; virtio caps it at queue_size)\n"
 		"  --help                 this text\n"
 		"Exit status: 0 success, 1 runtime error, 2 usage error.\n",
-		SEQSTREAM_HDR_LEN, SIZE_MAX_UDP, BURST_MAX);
+		SEQSTREAM_HDR_LEN, SIZE_MAX_UDP, BURST_MAX, GATES_MAX);
 }
 
 static bool
@@ -139,6 +148,36 @@ parse_ip(const char *opt, const char *s, struct in_addr *ip)
 		return true;
 	fprintf(stderr, PROG ": --%s: '%s' is not an IPv4 address\n", opt, s);
 	return false;
+}
+
+/* --gate SEQ:FILE, after the gates already given. */
+static bool
+parse_gate(struct sender *s, const char *opt, char *arg)
+{
+	char *colon = strchr(arg, ':');
+	uint64_t seq;
+
+	if (colon == NULL || colon[1] == '\0') {
+		fprintf(stderr, PROG ": --%s: '%s' is not SEQ:FILE\n", opt, arg);
+		return false;
+	}
+	if (s->n_gates == GATES_MAX) {
+		fprintf(stderr, PROG ": --%s: at most %d gates\n", opt, GATES_MAX);
+		return false;
+	}
+	*colon = '\0';
+	if (!tool_parse_u64(PROG, opt, arg, 1, UINT64_MAX / 2, &seq))
+		return false;
+	if (s->n_gates > 0 && seq <= s->gate[s->n_gates - 1].seq) {
+		fprintf(stderr,
+			PROG ": --%s: %" PRIu64 " is not after the previous gate's %" PRIu64 "\n",
+			opt, seq, s->gate[s->n_gates - 1].seq);
+		return false;
+	}
+	s->gate[s->n_gates].seq = seq;
+	s->gate[s->n_gates].file = colon + 1;
+	s->n_gates++;
+	return true;
 }
 
 /* Returns 0, 2 for a usage error, or -1 after --help. */
@@ -162,6 +201,7 @@ parse_args(struct sender *s, int argc, char **argv)
 		O_REPORT,
 		O_READY,
 		O_WAIT,
+		O_GATE,
 		O_LINGER,
 		O_TXD,
 		O_KERNEL
@@ -183,6 +223,7 @@ parse_args(struct sender *s, int argc, char **argv)
 		{ "report", required_argument, NULL, O_REPORT },
 		{ "ready", required_argument, NULL, O_READY },
 		{ "wait-file", required_argument, NULL, O_WAIT },
+		{ "gate", required_argument, NULL, O_GATE },
 		{ "linger-ms", required_argument, NULL, O_LINGER },
 		{ "txd", required_argument, NULL, O_TXD },
 		{ "kernel", no_argument, NULL, O_KERNEL },
@@ -255,6 +296,9 @@ parse_args(struct sender *s, int argc, char **argv)
 			break;
 		case O_WAIT:
 			s->wait_file = optarg;
+			break;
+		case O_GATE:
+			ok = parse_gate(s, name, optarg);
 			break;
 		case O_LINGER:
 			ok = tool_parse_u64(PROG, name, optarg, 0, 600000, &v);
@@ -445,27 +489,67 @@ send_kernel(struct sender *s, uint32_t n)
 	return 0;
 }
 
+static int
+wait_for_file(const char *path)
+{
+	struct stat st;
+
+	while (stat(path, &st) != 0) {
+		if (stop_req)
+			return -EINTR;
+		tool_sleep_ns(1000 * NS_PER_US);
+	}
+	return 0;
+}
+
+/*
+ * Packets that may leave before the next gate (or the end of --count);
+ * waits at a gate until its file exists, then restarts the pacing there:
+ * the stream goes on at --rate, with no burst for the time it waited.
+ */
+static int
+gate_room(struct sender *s, uint64_t batch, uint64_t *left)
+{
+	int ret;
+
+	*left = s->count != 0 ? s->count - s->seq : UINT64_MAX;
+	while (s->next_gate < s->n_gates) {
+		if (s->gate[s->next_gate].seq > s->seq) {
+			*left = RTE_MIN(*left, s->gate[s->next_gate].seq - s->seq);
+			break;
+		}
+		ret = wait_for_file(s->gate[s->next_gate].file);
+		if (ret != 0)
+			return ret;
+		s->next_gate++;
+		s->last_ns = seqstream_now_ns();
+		s->tokens = batch * NS_PER_SEC;
+	}
+	return 0;
+}
+
 /* Paced send loop. */
 static int
 run(struct sender *s)
 {
 	uint64_t batch =
 		RTE_MIN((uint64_t)s->burst, RTE_MAX(1u, s->rate * BATCH_SPAN_NS / NS_PER_SEC));
-	uint64_t now, avail, n, loops = 0;
+	uint64_t now, avail, n, left, loops = 0;
 	int ret = 0;
 
 	batch = RTE_MIN(batch, s->bucket);
 	s->t_start = s->last_ns = seqstream_now_ns();
 	s->tokens = batch * NS_PER_SEC; /* the first batch leaves at once */
 	while (!stop_req && (s->count == 0 || s->seq < s->count)) {
+		ret = gate_room(s, batch, &left);
+		if (ret != 0)
+			break;
 		now = seqstream_now_ns();
 		if (s->duration_ns != 0 && now - s->t_start >= s->duration_ns)
 			break;
 		avail = bucket_take(s, now);
-		n = RTE_MIN(avail, (uint64_t)s->burst);
-		if (s->count != 0)
-			n = RTE_MIN(n, s->count - s->seq);
-		if (n < batch && (s->count == 0 || n < s->count - s->seq)) {
+		n = RTE_MIN(RTE_MIN(avail, (uint64_t)s->burst), left);
+		if (n < batch && n < left) {
 			/* Sleep until the batch is there, minus a little for the wake-up. */
 			uint64_t wait = (batch * NS_PER_SEC - s->tokens) / s->rate;
 
@@ -611,19 +695,6 @@ write_report(const struct sender *s)
 		return -EIO;
 	}
 	return rename(tmp, s->report) == 0 ? 0 : -errno;
-}
-
-static int
-wait_for_file(const char *path)
-{
-	struct stat st;
-
-	while (stat(path, &st) != 0) {
-		if (stop_req)
-			return -EINTR;
-		tool_sleep_ns(1000 * NS_PER_US);
-	}
-	return 0;
 }
 
 int
