@@ -201,6 +201,8 @@ struct vhook_port {
 	struct vhook_peer peer; /* for the next channel */
 	struct vhook_chan chan;
 	bool discover_pending; /* a front-end connected: open a discovery (ctl_thread) */
+	struct vhook_chan_res
+		*chan_res; /* made before the lock, for vhook_tun_open() (a command) */
 	uint32_t state_pub; /* mig.state, for readers on other threads */
 	bool inject; /* held packets go back to the guest as soon as it is up */
 	struct rte_mbuf *pend[VHOOK_INJECT_BURST]; /* dequeued, not yet in the virtqueue */

@@ -213,15 +213,37 @@ static void
 cmd_migrate(struct udpmig_ctl_conn *c, int argc, const char *argv[], void *aux)
 {
 	enum udpmig_mig_event ev = (enum udpmig_mig_event)(uintptr_t)aux;
+	struct vhook_chan_res made = { 0 };
 	struct udpmig_mig_result res;
+	struct vhook_chan_conf cc = { 0 };
 	struct vhook_port *p;
+	bool premade = false;
 	char acts[256];
 	int ret;
 
+	/*
+	 * A command that opens a channel (migrate-expect; migrate-start or
+	 * -offline naming the peer) makes its buffers first, without the lock:
+	 * 100-300 ms here, that a vhost callback of any port would otherwise
+	 * wait (docs/vhost-hook.md). vhook_tun_open() takes them if it opens.
+	 */
+	if (ev == UDPMIG_MIG_E_EXPECT ||
+		(argc > 2 && (ev == UDPMIG_MIG_E_START || ev == UDPMIG_MIG_E_OFFLINE))) {
+		vhook_lock();
+		p = vhook_port_by_name(argv[1]);
+		premade = p != NULL && p->mig.state == UDPMIG_MIG_S_IDLE && !p->chan.open &&
+			p->chan.hold == NULL;
+		if (premade)
+			vhook_tun_res_conf(p, &cc);
+		vhook_unlock();
+		premade = premade && vhook_tun_res_make(&cc, ev != UDPMIG_MIG_E_EXPECT, &made) == 0;
+	}
 	vhook_lock();
 	p = find_vm(c, argv[1]);
 	if (p == NULL)
 		goto out;
+	if (premade && p->gen == cc.gen && p->slot == cc.slot)
+		p->chan_res = &made;
 	/* Where the channel goes: options of the command that leaves IDLE. */
 	if (argc > 2 || ev == UDPMIG_MIG_E_EXPECT ||
 		(p->mig.state == UDPMIG_MIG_S_IDLE &&
@@ -277,7 +299,10 @@ cmd_migrate(struct udpmig_ctl_conn *c, int argc, const char *argv[], void *aux)
 		free(buf);
 	}
 out:
+	if (p != NULL)
+		p->chan_res = NULL;
 	vhook_unlock();
+	vhook_tun_res_free(&made); /* what the channel did not take */
 }
 
 /* peer-add ADDR --key HEX, peer-del ADDR: aux is 1 for add. */

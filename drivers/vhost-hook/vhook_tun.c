@@ -690,7 +690,12 @@ chan_may_open(const struct vhook_port *p, bool source)
 int
 vhook_tun_open(struct vhook_port *p, bool source)
 {
-	return vhook_tun_open_with(p, source, NULL);
+	struct vhook_chan_res *r = p->chan_res;
+
+	/* What a command made before it took the lock, if it fits. */
+	if (r != NULL && (r->hold == NULL || (r->tx != NULL) != source))
+		r = NULL;
+	return vhook_tun_open_with(p, source, r);
 }
 
 /*
