@@ -168,6 +168,14 @@ struct vhook_args {
 	uint16_t tun_port;
 };
 
+/* What a channel allocates (vhook_tun_res_make()). */
+struct vhook_chan_res {
+	struct rte_mempool *hold;
+	struct udpmig_tun_tx *tx;
+	struct udpmig_tun_rx *rx;
+	struct udpmig_buf *tbuf;
+};
+
 struct vhook_port {
 	/* --- read by datapath threads on every burst --- */
 	uint32_t mode; /* enum vhook_mode */
@@ -203,6 +211,9 @@ struct vhook_port {
 	bool discover_pending; /* a front-end connected: open a discovery (ctl_thread) */
 	struct vhook_chan_res
 		*chan_res; /* made before the lock, for vhook_tun_open() (a command) */
+	bool open_sync; /* a command: vhook_tun_open() makes what is missing at once */
+	bool spare_want; /* a source channel waits for its buffers (spare_make()) */
+	struct vhook_chan_res spare; /* ... which the control thread made, lock released */
 	uint32_t state_pub; /* mig.state, for readers on other threads */
 	bool inject; /* held packets go back to the guest as soon as it is up */
 	struct rte_mbuf *pend[VHOOK_INJECT_BURST]; /* dequeued, not yet in the virtqueue */
@@ -245,6 +256,7 @@ struct vhook_global {
 	struct vhook_port *by_vid[VHOOK_MAX_VID];
 	struct udpmig_vm_table *vms;
 	bool discover_pending; /* some port's discover_pending is set (control thread) */
+	bool spare_pending; /* some port's spare_want is set (control thread) */
 	uint32_t lock_waiters; /* vhook_lock() callers waiting for the lock */
 	uint64_t lock_yields; /* times the migration loop stepped aside for them */
 };
@@ -304,12 +316,6 @@ struct vhook_chan_conf {
 	uint32_t slot, gen;
 	int socket;
 	struct udpmig_vm_conf vm;
-};
-struct vhook_chan_res {
-	struct rte_mempool *hold;
-	struct udpmig_tun_tx *tx;
-	struct udpmig_tun_rx *rx;
-	struct udpmig_buf *tbuf;
 };
 
 /* The migration tunnel (vhook_tun.c), on the control thread under the lock

@@ -244,6 +244,7 @@ cmd_migrate(struct udpmig_ctl_conn *c, int argc, const char *argv[], void *aux)
 		goto out;
 	if (premade && p->gen == cc.gen && p->slot == cc.slot)
 		p->chan_res = &made;
+	p->open_sync = true; /* the reply says whether the channel opened */
 	/* Where the channel goes: options of the command that leaves IDLE. */
 	if (argc > 2 || ev == UDPMIG_MIG_E_EXPECT ||
 		(p->mig.state == UDPMIG_MIG_S_IDLE &&
@@ -299,8 +300,10 @@ cmd_migrate(struct udpmig_ctl_conn *c, int argc, const char *argv[], void *aux)
 		free(buf);
 	}
 out:
-	if (p != NULL)
+	if (p != NULL) {
 		p->chan_res = NULL;
+		p->open_sync = false;
+	}
 	vhook_unlock();
 	vhook_tun_res_free(&made); /* what the channel did not take */
 }

@@ -467,6 +467,66 @@ discover_open(void)
 }
 
 /*
+ * Source channels that an event asked for (vhook_tun_open()): their
+ * buffers are made here with the lock released, then the channel opens
+ * if the port still migrates with a peer; a peer's HELLO WHO gets its
+ * answer at its next retry. A spare that nothing took by the time its
+ * port is idle again is freed.
+ */
+static void
+spare_make(void)
+{
+	unsigned int s;
+
+	for (s = 0; s < RTE_DIM(vhook_global.ports); s++) {
+		struct vhook_chan_res r = { 0 };
+		struct vhook_chan_conf cc;
+		struct vhook_port *p;
+		bool ours, want;
+		int ret = 0;
+
+		vhook_lock();
+		p = vhook_global.ports[s];
+		want = p != NULL && p->spare_want && p->spare.hold == NULL;
+		if (p != NULL && p->spare.hold != NULL && p->mig.state == UDPMIG_MIG_S_IDLE) {
+			r = p->spare; /* unused: freed below */
+			memset(&p->spare, 0, sizeof(p->spare));
+		}
+		if (p != NULL)
+			p->spare_want = false;
+		if (want)
+			vhook_tun_res_conf(p, &cc);
+		vhook_unlock();
+		if (!want) {
+			vhook_tun_res_free(&r);
+			continue;
+		}
+
+		ret = vhook_tun_res_make(&cc, true, &r);
+
+		vhook_lock();
+		p = vhook_global.ports[s];
+		ours = p != NULL && p->gen == cc.gen;
+		if (ret == 0 && ours && p->spare.hold == NULL &&
+			(p->mig.state == UDPMIG_MIG_S_SRC_PRECOPY ||
+				p->mig.state == UDPMIG_MIG_S_SRC_OFFLINE)) {
+			bool offline = p->mig.state == UDPMIG_MIG_S_SRC_OFFLINE;
+
+			p->spare = r;
+			memset(&r, 0, sizeof(r));
+			/* OFFLINE already: what the VM's buffer holds goes now. */
+			if (p->peer.set && !p->chan.open && vhook_tun_open(p, true) == 0)
+				p->chan.streaming = offline && !p->chan.store;
+		}
+		vhook_unlock();
+		if (ret != 0 && ours)
+			VHOOK_LOG(WARNING, "%s: cannot make the channel's buffers: %s", cc.vm.name,
+				strerror(-ret));
+		vhook_tun_res_free(&r); /* what was not taken */
+	}
+}
+
+/*
  * The migration work: state timeouts, injection, the tunnel. Under the
  * lock; on the control thread, or on the application's lcore that calls
  * rte_pmd_vhook_migration_poll().
@@ -560,6 +620,8 @@ ctl_thread(void *arg __rte_unused)
 			busy |= migration_work();
 		vhook_unlock();
 		discover_open();
+		if (__atomic_exchange_n(&vhook_global.spare_pending, false, __ATOMIC_ACQ_REL))
+			spare_make();
 	}
 	return NULL;
 }

@@ -695,6 +695,22 @@ vhook_tun_open(struct vhook_port *p, bool source)
 	/* What a command made before it took the lock, if it fits. */
 	if (r != NULL && (r->hold == NULL || (r->tx != NULL) != source))
 		r = NULL;
+	/* Or what the control thread made for this port with the lock released. */
+	if (r == NULL && source && p->spare.hold != NULL)
+		r = &p->spare;
+	/*
+	 * A source channel that an event opens (auto-detection with a peer
+	 * set, a peer's HELLO WHO) waits for the control thread to make its
+	 * buffers with the lock released, and opens then (spare_make() in
+	 * vhook_ctl.c): made here, under the lock, they kept every port's
+	 * new_device and destroy_device waiting 100-300 ms. A command makes
+	 * its own before it takes the lock (vhook_cmd.c), or here at once.
+	 */
+	if (r == NULL && source && !p->open_sync && chan_may_open(p, true) > 0) {
+		p->spare_want = true;
+		__atomic_store_n(&vhook_global.spare_pending, true, __ATOMIC_RELEASE);
+		return -EINPROGRESS;
+	}
 	return vhook_tun_open_with(p, source, r);
 }
 
@@ -772,6 +788,7 @@ void
 vhook_tun_release(struct vhook_port *p)
 {
 	chan_release(&p->chan);
+	vhook_tun_res_free(&p->spare);
 }
 
 void
