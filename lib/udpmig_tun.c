@@ -372,6 +372,18 @@ udpmig_tun_sack_read(const struct rte_mbuf *m, const struct udpmig_tun_parsed *p
 
 /* --- sender ----------------------------------------------------------------- */
 
+/*
+ * A kept packet: an acked one, retained, copied out of its mbuf into the
+ * keep store, a FIFO of 8-byte aligned records in one block of bytes.
+ */
+struct keep_rec {
+	uint32_t len; /* packet bytes; KEEP_WRAP: the next record is at the start */
+	uint32_t dyn[RTE_DIM(((struct rte_mbuf *)0)->dynfield1)]; /* the mbuf's dynamic fields */
+	uint8_t data[];
+};
+#define KEEP_WRAP UINT32_MAX
+static_assert(sizeof(struct keep_rec) + 7 <= UDPMIG_TUN_KEEP_OVERHEAD, "keep record header");
+
 struct tx_ent {
 	struct rte_mbuf *m; /* NULL once acked (the receiver holds it), unless retained */
 	bool sacked; /* selectively acked: no retransmission */
@@ -387,6 +399,11 @@ struct udpmig_tun_tx {
 	 * sent and unacked, [nxt, next) not sent yet. */
 	uint64_t base, una, nxt, next;
 	bool retain;
+	/* The keep store: [khead, ktail) in bytes (offsets modulo ksize),
+	 * kept_n packets, the oldest ones, just below base. */
+	uint8_t *kbuf;
+	uint64_t ksize, khead, ktail;
+	uint32_t kept_n;
 	/* A retransmission round: [rtx, rtx_end) to send again. */
 	uint64_t rtx, rtx_end;
 	uint64_t rto_ns; /* now: rto_base, doubled per timeout round */
@@ -413,11 +430,24 @@ udpmig_tun_tx_create(const char *name, const struct udpmig_tun_tx_conf *conf, in
 		rte_errno = EINVAL;
 		return NULL;
 	}
+	if (conf->keep_bytes != 0 && conf->keep_pool == NULL) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
 	tx = rte_zmalloc_socket(name, sizeof(*tx) + conf->window * sizeof(tx->ent[0]),
 		RTE_CACHE_LINE_SIZE, socket_id);
 	if (tx == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
+	}
+	if (conf->keep_bytes != 0) {
+		tx->ksize = RTE_ALIGN_CEIL(conf->keep_bytes, 8);
+		tx->kbuf = rte_malloc_socket(name, tx->ksize, RTE_CACHE_LINE_SIZE, socket_id);
+		if (tx->kbuf == NULL) {
+			rte_free(tx);
+			rte_errno = ENOMEM;
+			return NULL;
+		}
 	}
 	strlcpy(tx->name, name != NULL ? name : "tun_tx", sizeof(tx->name));
 	tx->conf = *conf;
@@ -436,6 +466,7 @@ udpmig_tun_tx_free(struct udpmig_tun_tx *tx)
 		return;
 	for (s = tx->base; s < tx->next; s++)
 		rte_pktmbuf_free(tx->ent[s & tx->mask].m);
+	rte_free(tx->kbuf);
 	rte_free(tx);
 }
 
@@ -448,7 +479,7 @@ udpmig_tun_tx_space(const struct udpmig_tun_tx *tx)
 uint32_t
 udpmig_tun_tx_held(const struct udpmig_tun_tx *tx)
 {
-	return (uint32_t)(tx->next - tx->base);
+	return (uint32_t)(tx->next - tx->base) + tx->kept_n;
 }
 
 uint64_t
@@ -536,6 +567,105 @@ udpmig_tun_tx_unsent(struct udpmig_tun_tx *tx, uint32_t n)
 	tx->last_new -= back;
 }
 
+/* Copy @m into the keep store; false when there is no room. */
+static bool
+keep_put(struct udpmig_tun_tx *tx, const struct rte_mbuf *m)
+{
+	uint64_t need = RTE_ALIGN_CEIL(sizeof(struct keep_rec) + m->pkt_len, 8);
+	uint64_t off = tx->ktail % tx->ksize, to_end = tx->ksize - off;
+	uint64_t used = tx->ktail - tx->khead;
+	struct keep_rec *r;
+	const void *d;
+
+	/* A record never wraps: past the end's room, it starts at 0. */
+	if (to_end < need && used + to_end + need <= tx->ksize) {
+		((struct keep_rec *)(tx->kbuf + off))->len = KEEP_WRAP;
+		tx->ktail += to_end;
+		used += to_end;
+		off = 0;
+	}
+	if (off + need > tx->ksize || used + need > tx->ksize)
+		return false;
+	r = (struct keep_rec *)(tx->kbuf + off);
+	r->len = m->pkt_len;
+	memcpy(r->dyn, m->dynfield1, sizeof(r->dyn));
+	d = rte_pktmbuf_read(m, 0, m->pkt_len, r->data);
+	if (d != r->data)
+		memcpy(r->data, d, m->pkt_len);
+	tx->ktail += need;
+	tx->kept_n++;
+	return true;
+}
+
+/* The oldest kept packet in a new mbuf (chained if it needs more than one), or NULL. */
+static struct rte_mbuf *
+keep_get(struct udpmig_tun_tx *tx)
+{
+	struct rte_mempool *mp = tx->conf.keep_pool;
+	struct rte_mbuf *head, *seg;
+	const struct keep_rec *r;
+	uint32_t done = 0;
+	uint64_t off;
+
+	off = tx->khead % tx->ksize;
+	r = (const struct keep_rec *)(tx->kbuf + off);
+	if (r->len == KEEP_WRAP) {
+		tx->khead += tx->ksize - off;
+		r = (const struct keep_rec *)tx->kbuf;
+	}
+	head = rte_pktmbuf_alloc(mp);
+	if (head == NULL)
+		return NULL;
+	for (seg = head;;) {
+		uint32_t k = RTE_MIN(r->len - done, (uint32_t)rte_pktmbuf_tailroom(seg));
+		struct rte_mbuf *next;
+
+		memcpy(rte_pktmbuf_append(seg, (uint16_t)k), r->data + done, k);
+		done += k;
+		if (seg != head && rte_pktmbuf_chain(head, seg) != 0) {
+			rte_pktmbuf_free(seg);
+			break;
+		}
+		if (done == r->len)
+			break;
+		next = rte_pktmbuf_alloc(mp);
+		if (next == NULL)
+			break;
+		seg = next;
+	}
+	if (done != r->len) {
+		rte_pktmbuf_free(head);
+		return NULL;
+	}
+	memcpy(head->dynfield1, r->dyn, sizeof(r->dyn));
+	tx->khead += RTE_ALIGN_CEIL(sizeof(struct keep_rec) + r->len, 8);
+	tx->kept_n--;
+	return head;
+}
+
+/*
+ * Retained and acked in order below una: out of the window into the keep
+ * store, while it has room, so that the window takes new packets.
+ */
+static void
+keep_acked(struct udpmig_tun_tx *tx)
+{
+	while (tx->base < tx->una) {
+		struct tx_ent *e = &tx->ent[tx->base & tx->mask];
+
+		if (e->m != NULL) {
+			if (!keep_put(tx, e->m)) {
+				tx->st.keep_full++;
+				return;
+			}
+			rte_pktmbuf_free(e->m);
+			e->m = NULL;
+			tx->st.kept++;
+		}
+		tx->base++;
+	}
+}
+
 /*
  * [a, b) arrived: the receiver holds them, so their mbufs can go, unless
  * retained. *rexmit is set when one of them had been sent again.
@@ -610,6 +740,8 @@ udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 		tx->una = cum;
 		if (!tx->retain)
 			tx->base = cum;
+		else if (tx->kbuf != NULL)
+			keep_acked(tx);
 		tx->progress_ns = now_ns;
 		tx->rto_ns = tx->rto_base;
 	}
@@ -650,6 +782,9 @@ udpmig_tun_tx_retain(struct udpmig_tun_tx *tx, bool on)
 		}
 	}
 	tx->base = tx->una;
+	/* The kept ones too: the peer has them. */
+	tx->khead = tx->ktail;
+	tx->kept_n = 0;
 }
 
 uint32_t
@@ -657,6 +792,16 @@ udpmig_tun_tx_reclaim(struct udpmig_tun_tx *tx, struct rte_mbuf **pkts, uint32_t
 {
 	uint32_t k = 0;
 
+	/* The kept ones first: they are the oldest. */
+	while (k < n && tx->kept_n > 0) {
+		struct rte_mbuf *m = keep_get(tx);
+
+		if (m == NULL) {
+			tx->st.keep_nombuf++;
+			return k;
+		}
+		pkts[k++] = m;
+	}
 	while (k < n && tx->base < tx->next) {
 		struct tx_ent *e = &tx->ent[tx->base & tx->mask];
 

@@ -184,7 +184,20 @@ struct udpmig_tun_tx_conf {
 	 * to be acked, and a low first timeout sends it all twice.
 	 */
 	uint64_t rto_init_ns;
+	/**
+	 * Bytes for the acked packets that udpmig_tun_tx_retain() keeps:
+	 * they are copied out of their mbufs (the mbufs freed) and leave the
+	 * window, so a long blackout streams on. 0: they stay in the window,
+	 * which stalls once it is full of them. Each takes its length plus
+	 * #UDPMIG_TUN_KEEP_OVERHEAD bytes.
+	 */
+	uint64_t keep_bytes;
+	/** Where udpmig_tun_tx_reclaim() rebuilds kept packets; needed with keep_bytes. */
+	struct rte_mempool *keep_pool;
 };
+
+/** Bytes a kept packet takes beyond its own (see udpmig_tun_tx_conf.keep_bytes). */
+#define UDPMIG_TUN_KEEP_OVERHEAD 48
 
 /** Sender counters. */
 struct udpmig_tun_tx_stats {
@@ -198,6 +211,9 @@ struct udpmig_tun_tx_stats {
 	uint64_t rtt_samples; /**< round trips measured */
 	uint64_t srtt_ns; /**< smoothed round trip, 0 before the first sample */
 	uint64_t rto_ns; /**< the retransmission timeout now */
+	uint64_t kept; /**< acked packets copied out of the window while retained */
+	uint64_t keep_full; /**< times the keep store had no room (they wait in the window) */
+	uint64_t keep_nombuf; /**< reclaim found no mbuf to rebuild a kept packet (retried) */
 };
 
 struct udpmig_tun_tx;
@@ -265,19 +281,22 @@ uint32_t udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t c
 /**
  * Keep acked packets (on) until told otherwise (off), for a source whose
  * VM may still come back: an abort then gives every packet back with
- * udpmig_tun_tx_reclaim(), acked or not. Retained packets count against
- * the window, so a long blackout stalls the stream (the rest waits in the
- * VM's buffer) rather than losing anything. Turning it off frees what the
- * peer acked.
+ * udpmig_tun_tx_reclaim(), acked or not. In order, acked packets move out
+ * of the window into the keep store (udpmig_tun_tx_conf.keep_bytes); what
+ * does not fit there stays in the window, so a blackout longer than both
+ * stalls the stream (the rest waits in the VM's buffer) rather than
+ * losing anything. Turning it off frees what the peer acked.
  */
 void udpmig_tun_tx_retain(struct udpmig_tun_tx *tx, bool on);
 
 /**
  * Take every held packet back, in sequence order, acked or not (the
- * channel is given up); the caller owns them.
+ * channel is given up); the caller owns them. Kept packets are rebuilt in
+ * mbufs of udpmig_tun_tx_conf.keep_pool.
  *
  * @return
- *   How many, at most @p n; call again until 0.
+ *   How many, at most @p n; call again until udpmig_tun_tx_held() is 0
+ *   (0 with packets still held: no mbuf to rebuild one now, try later).
  */
 uint32_t udpmig_tun_tx_reclaim(struct udpmig_tun_tx *tx, struct rte_mbuf **pkts, uint32_t n);
 

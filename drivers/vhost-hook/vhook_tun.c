@@ -52,6 +52,11 @@
 #define ARP_ENTRIES      16
 #define PEERS_MAX        16
 #define WHO_RETRY_NS     (100 * 1000 * 1000ull)
+/* Acked packets a source keeps while its VM may come back, out of the
+ * window (udpmig_tun_tx_conf.keep_bytes): about 160 k packets of 64 bytes,
+ * 10 k of 1500. Without it the stream stalled after 8192 packets of a
+ * blackout until the VM resumed at the peer (docs/tunnel.md). */
+#define TUN_KEEP_BYTES (16u << 20)
 /* The largest inner frame a tunnel mbuf takes: its data room less the outer headers. */
 #define TUN_MAX_INNER                                                                             \
 	(RTE_MBUF_DEFAULT_DATAROOM - sizeof(struct rte_ether_hdr) - sizeof(struct rte_ipv6_hdr) - \
@@ -631,7 +636,19 @@ vhook_tun_res_make(const struct vhook_chan_conf *cc, bool source, struct vhook_c
 	if (r->hold == NULL)
 		return -ENOMEM;
 	if (source) {
+		tc.keep_bytes = TUN_KEEP_BYTES;
+		tc.keep_pool = r->hold;
 		r->tx = udpmig_tun_tx_create(name, &tc, cc->socket);
+		if (r->tx == NULL) {
+			/* Short of memory: the stream stalls once the window is
+			 * full of retained packets, and loses nothing. */
+			VHOOK_LOG(WARNING,
+				"%s: no memory for a keep store of %u bytes: a long blackout will stall the stream",
+				cc->vm.name, TUN_KEEP_BYTES);
+			tc.keep_bytes = 0;
+			tc.keep_pool = NULL;
+			r->tx = udpmig_tun_tx_create(name, &tc, cc->socket);
+		}
 		if (r->tx == NULL)
 			goto nomem;
 	} else {
@@ -1559,6 +1576,11 @@ vhook_tun_inject_pull(struct vhook_port *p, struct rte_mbuf **pkts, uint16_t n,
 		k = (uint16_t)udpmig_tun_tx_reclaim(c->back, pkts, n);
 		if (k > 0)
 			return k;
+		/* Kept packets wait for an mbuf of the channel's pool. */
+		if (udpmig_tun_tx_held(c->back) > 0) {
+			*hold = true;
+			return 0;
+		}
 		udpmig_tun_tx_free(c->back);
 		c->back = NULL;
 		chan_release(c);
@@ -1713,10 +1735,12 @@ vhook_tun_dump_json(const struct vhook_port *p, FILE *f)
 			",\"sender\":{\"pushed\":%" PRIu64 ",\"sent\":%" PRIu64
 			",\"retransmits\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"held\":%u"
 			",\"timeout_rounds\":%" PRIu64 ",\"fast_rounds\":%" PRIu64
-			",\"srtt_us\":%" PRIu64 ",\"rto_us\":%" PRIu64 "}",
+			",\"srtt_us\":%" PRIu64 ",\"rto_us\":%" PRIu64 ",\"kept\":%" PRIu64
+			",\"keep_full\":%" PRIu64 ",\"keep_nombuf\":%" PRIu64 "}",
 			st.pushed, st.sent, st.retransmits, st.acked,
 			c->tx != NULL ? udpmig_tun_tx_held(c->tx) : 0, st.rto_rounds,
-			st.fast_rounds, st.srtt_ns / 1000, st.rto_ns / 1000);
+			st.fast_rounds, st.srtt_ns / 1000, st.rto_ns / 1000, st.kept, st.keep_full,
+			st.keep_nombuf);
 	}
 	if (c->rx != NULL || c->rx_closed) {
 		struct udpmig_tun_rx_stats st = c->rx_final;

@@ -349,6 +349,8 @@ udpmig | store | forge)
 abort)
 	wait_cum() { [ "$(vmfield b "['tunnel']['receiver']['cumulative']")" -ge 1 ]; }
 	check "A streamed to B before the abort" it_retry 20 wait_cum
+	check_gt "A kept the acked packets out of its window (the keep store)" \
+		"$(vmfield a "['tunnel']['sender']['kept']")" 0
 	check "A aborts: the VM stays" ctl a migrate-abort vm1
 	check "B drops its copy" wait_state b IDLE 10
 	check_gt "B counted what it dropped" "$(vmfield b "['tunnel']['dropped']")" 0

@@ -1435,6 +1435,163 @@ test_tx_retain_reclaim(void)
 	pools_full();
 }
 
+static struct udpmig_tun_tx *
+tx_new_keep(uint32_t window, uint64_t keep_bytes, struct rte_mempool *mp)
+{
+	struct udpmig_tun_tx_conf c = {
+		.window = window,
+		.rto_ns = 1000000,
+		.rto_max_ns = 16000000,
+		.keep_bytes = keep_bytes,
+		.keep_pool = mp,
+	};
+
+	return udpmig_tun_tx_create("ut_tx_keep", &c, SOCKET_ID_ANY);
+}
+
+/* Push packets n.. whose first dynamic field says n too (the keep store carries them). */
+static void
+push_dyn(struct udpmig_tun_tx *tx, uint64_t first, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkt_new(first + i);
+
+		CU_ASSERT_FATAL(m != NULL);
+		m->dynfield1[0] = (uint32_t)(first + i) ^ 0x5a5a;
+		CU_ASSERT_FATAL(udpmig_tun_tx_push(tx, &m, 1) == 1);
+	}
+}
+
+/* Reclaim everything: @n packets, first.. in order, each with its dynamic field. */
+static void
+reclaim_check(struct udpmig_tun_tx *tx, uint64_t first, uint32_t n)
+{
+	struct rte_mbuf *p[32];
+	uint32_t k = 0, got, i;
+
+	while ((got = udpmig_tun_tx_reclaim(tx, p, RTE_DIM(p))) > 0) {
+		for (i = 0; i < got; i++) {
+			CU_ASSERT(pkt_num(p[i]) == first + k + i);
+			CU_ASSERT(p[i]->pkt_len == 64);
+			CU_ASSERT(p[i]->dynfield1[0] == ((uint32_t)(first + k + i) ^ 0x5a5a));
+			rte_pktmbuf_free(p[i]);
+		}
+		k += got;
+	}
+	CU_ASSERT(k == n);
+	CU_ASSERT(udpmig_tun_tx_held(tx) == 0);
+}
+
+#define KEEP_REC64 104 /* a 64-byte packet's record in the keep store */
+
+/*
+ * Retained with a keep store: acked packets leave the window for it (their
+ * mbufs freed), so the stream goes on; once the store is full they wait
+ * in the window as without one. Reclaimed in order, rebuilt with their
+ * dynamic fields.
+ */
+static void
+test_tx_keep(void)
+{
+	struct udpmig_tun_tx *tx = tx_new_keep(8, 5 * KEEP_REC64, pool);
+	struct udpmig_tun_tx_stats st;
+	struct rte_mbuf *p[8];
+	uint64_t seq[8];
+
+	CU_ASSERT(tx_new_keep(8, 1024, NULL) == NULL && rte_errno == EINVAL);
+	CU_ASSERT_FATAL(tx != NULL);
+	udpmig_tun_tx_retain(tx, true);
+	push_dyn(tx, 0, 8);
+	CU_ASSERT(udpmig_tun_tx_space(tx) == 0);
+	CU_ASSERT(udpmig_tun_tx_due(tx, 0, seq, p, 8) == 8);
+	/* Acked: 5 fit the store, 3 stay in the window. */
+	CU_ASSERT(udpmig_tun_tx_ack(tx, 1, 8, NULL, 0) == 0);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.kept == 5 && st.keep_full == 1);
+	CU_ASSERT(udpmig_tun_tx_space(tx) == 5 && udpmig_tun_tx_held(tx) == 8);
+	CU_ASSERT(rte_mempool_avail_count(pool) == POOL_SIZE - 3);
+	/* The stream goes on in the room made. */
+	push_dyn(tx, 8, 5);
+	CU_ASSERT(udpmig_tun_tx_due(tx, 2, seq, p, 8) == 5 && seq[0] == 8);
+	CU_ASSERT(udpmig_tun_tx_ack(tx, 3, 13, NULL, 0) == 0);
+	CU_ASSERT(udpmig_tun_tx_held(tx) == 13 && udpmig_tun_tx_space(tx) == 0);
+	/* Given up: every one back, in order. */
+	reclaim_check(tx, 0, 13);
+	CU_ASSERT(udpmig_tun_tx_space(tx) == 8);
+	udpmig_tun_tx_free(tx);
+	pools_full();
+
+	/* Released: the kept ones go with the rest; a store reused wraps. */
+	tx = tx_new_keep(4, 3 * KEEP_REC64 + 56, pool);
+	CU_ASSERT_FATAL(tx != NULL);
+	udpmig_tun_tx_retain(tx, true);
+	push_dyn(tx, 0, 2);
+	CU_ASSERT(udpmig_tun_tx_due(tx, 0, seq, p, 8) == 2);
+	CU_ASSERT(udpmig_tun_tx_ack(tx, 1, 2, NULL, 0) == 0);
+	CU_ASSERT(udpmig_tun_tx_held(tx) == 2 && udpmig_tun_tx_space(tx) == 4);
+	udpmig_tun_tx_retain(tx, false);
+	CU_ASSERT(udpmig_tun_tx_held(tx) == 0);
+	udpmig_tun_tx_retain(tx, true);
+	push_dyn(tx, 2, 3);
+	CU_ASSERT(udpmig_tun_tx_due(tx, 2, seq, p, 8) == 3);
+	CU_ASSERT(udpmig_tun_tx_ack(tx, 3, 5, NULL, 0) == 0);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.kept == 5 && st.keep_full == 0);
+	reclaim_check(tx, 2, 3);
+	udpmig_tun_tx_free(tx);
+	pools_full();
+}
+
+/* A kept packet larger than an mbuf of the keep pool comes back chained. */
+static void
+test_tx_keep_chain(void)
+{
+	struct udpmig_tun_tx *tx = tx_new_keep(4, 4096, small_pool);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *p[4];
+	uint8_t *d, back[600];
+	uint64_t seq[4];
+	uint32_t i;
+
+	CU_ASSERT_FATAL(tx != NULL && m != NULL);
+	d = (uint8_t *)rte_pktmbuf_append(m, 600);
+	CU_ASSERT_FATAL(d != NULL);
+	for (i = 0; i < 600; i++)
+		d[i] = (uint8_t)(i * 7);
+	udpmig_tun_tx_retain(tx, true);
+	CU_ASSERT_FATAL(udpmig_tun_tx_push(tx, &m, 1) == 1);
+	CU_ASSERT(udpmig_tun_tx_due(tx, 0, seq, p, 4) == 1);
+	CU_ASSERT(udpmig_tun_tx_ack(tx, 1, 1, NULL, 0) == 0);
+	CU_ASSERT(rte_mempool_avail_count(pool) == POOL_SIZE);
+	CU_ASSERT(udpmig_tun_tx_reclaim(tx, p, 4) == 1);
+	CU_ASSERT(p[0]->pkt_len == 600 && p[0]->nb_segs == 3);
+	for (i = 0; i < 600; i++)
+		if (((const uint8_t *)rte_pktmbuf_read(p[0], 0, 600, back))[i] != (uint8_t)(i * 7))
+			break;
+	CU_ASSERT(i == 600);
+	rte_pktmbuf_free(p[0]);
+	/* No mbuf to rebuild one: nothing back yet, nothing lost. */
+	push_n(tx, 1, 1);
+	CU_ASSERT(udpmig_tun_tx_due(tx, 2, seq, p, 4) == 1);
+	CU_ASSERT(udpmig_tun_tx_ack(tx, 3, 2, NULL, 0) == 0);
+	{
+		struct rte_mbuf *all[SMALL_SIZE];
+		struct udpmig_tun_tx_stats st;
+
+		CU_ASSERT_FATAL(rte_pktmbuf_alloc_bulk(small_pool, all, SMALL_SIZE) == 0);
+		CU_ASSERT(udpmig_tun_tx_reclaim(tx, p, 4) == 0);
+		CU_ASSERT(udpmig_tun_tx_held(tx) == 1);
+		udpmig_tun_tx_stats_get(tx, &st);
+		CU_ASSERT(st.keep_nombuf == 1);
+		rte_pktmbuf_free_bulk(all, SMALL_SIZE);
+	}
+	CU_ASSERT(udpmig_tun_tx_reclaim(tx, p, 4) == 1 && pkt_num(p[0]) == 1);
+	rte_pktmbuf_free(p[0]);
+	udpmig_tun_tx_free(tx);
+	pools_full();
+}
+
 /* Released with selectively acked packets inside the window; freed while retaining. */
 static void
 test_tx_retain_release(void)
@@ -1840,6 +1997,9 @@ reg(int argc, char **argv)
 		CU_add_test(s, "tx: acks", test_tx_acks) == NULL ||
 		CU_add_test(s, "tx: retain and reclaim", test_tx_retain_reclaim) == NULL ||
 		CU_add_test(s, "tx: retain released", test_tx_retain_release) == NULL ||
+		CU_add_test(s, "tx: retained packets kept out of the window", test_tx_keep) ==
+			NULL ||
+		CU_add_test(s, "tx: a kept packet rebuilt chained", test_tx_keep_chain) == NULL ||
 		CU_add_test(s, "tx: free while holding", test_tx_free_holding) == NULL ||
 		CU_add_test(s, "tx: the timeout follows the round trip", test_tx_rtt) == NULL ||
 		CU_add_test(s, "rx: window, duplicates, order", test_rx_window) == NULL ||
