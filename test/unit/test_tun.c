@@ -1119,16 +1119,25 @@ pkt_num(const struct rte_mbuf *m)
 	return n;
 }
 
+/* A sender; with a keep store of @keep_bytes (rebuilt from @mp) unless 0. */
 static struct udpmig_tun_tx *
-tx_new(uint32_t window)
+tx_new_keep(uint32_t window, uint64_t keep_bytes, struct rte_mempool *mp)
 {
 	struct udpmig_tun_tx_conf c = {
 		.window = window,
 		.rto_ns = 1000000,
 		.rto_max_ns = 16000000,
+		.keep_bytes = keep_bytes,
+		.keep_pool = mp,
 	};
 
 	return udpmig_tun_tx_create("ut_tx", &c, SOCKET_ID_ANY);
+}
+
+static struct udpmig_tun_tx *
+tx_new(uint32_t window)
+{
+	return tx_new_keep(window, 0, NULL);
 }
 
 static void
@@ -1433,20 +1442,6 @@ test_tx_retain_reclaim(void)
 	CU_ASSERT(udpmig_tun_tx_held(tx) == 0);
 	udpmig_tun_tx_free(tx);
 	pools_full();
-}
-
-static struct udpmig_tun_tx *
-tx_new_keep(uint32_t window, uint64_t keep_bytes, struct rte_mempool *mp)
-{
-	struct udpmig_tun_tx_conf c = {
-		.window = window,
-		.rto_ns = 1000000,
-		.rto_max_ns = 16000000,
-		.keep_bytes = keep_bytes,
-		.keep_pool = mp,
-	};
-
-	return udpmig_tun_tx_create("ut_tx_keep", &c, SOCKET_ID_ANY);
 }
 
 /* Push packets n.. whose first dynamic field says n too (the keep store carries them). */
