@@ -1140,6 +1140,7 @@ tx_new(uint32_t window)
 	return tx_new_keep(window, 0, NULL);
 }
 
+/* Push packets first.. whose first dynamic field says so too (a keep store carries it). */
 static void
 push_n(struct udpmig_tun_tx *tx, uint64_t first, uint32_t n)
 {
@@ -1149,6 +1150,7 @@ push_n(struct udpmig_tun_tx *tx, uint64_t first, uint32_t n)
 		struct rte_mbuf *m = pkt_new(first + i);
 
 		CU_ASSERT_FATAL(m != NULL);
+		m->dynfield1[0] = (uint32_t)(first + i) ^ 0x5a5a;
 		CU_ASSERT_FATAL(udpmig_tun_tx_push(tx, &m, 1) == 1);
 	}
 }
@@ -1444,21 +1446,6 @@ test_tx_retain_reclaim(void)
 	pools_full();
 }
 
-/* Push packets n.. whose first dynamic field says n too (the keep store carries them). */
-static void
-push_dyn(struct udpmig_tun_tx *tx, uint64_t first, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkt_new(first + i);
-
-		CU_ASSERT_FATAL(m != NULL);
-		m->dynfield1[0] = (uint32_t)(first + i) ^ 0x5a5a;
-		CU_ASSERT_FATAL(udpmig_tun_tx_push(tx, &m, 1) == 1);
-	}
-}
-
 /* Reclaim everything: @n packets, first.. in order, each with its dynamic field. */
 static void
 reclaim_check(struct udpmig_tun_tx *tx, uint64_t first, uint32_t n)
@@ -1498,7 +1485,7 @@ test_tx_keep(void)
 	CU_ASSERT(tx_new_keep(8, 1024, NULL) == NULL && rte_errno == EINVAL);
 	CU_ASSERT_FATAL(tx != NULL);
 	udpmig_tun_tx_retain(tx, true);
-	push_dyn(tx, 0, 8);
+	push_n(tx, 0, 8);
 	CU_ASSERT(udpmig_tun_tx_space(tx) == 0);
 	CU_ASSERT(udpmig_tun_tx_due(tx, 0, seq, p, 8) == 8);
 	/* Acked: 5 fit the store, 3 stay in the window. */
@@ -1508,7 +1495,7 @@ test_tx_keep(void)
 	CU_ASSERT(udpmig_tun_tx_space(tx) == 5 && udpmig_tun_tx_held(tx) == 8);
 	CU_ASSERT(rte_mempool_avail_count(pool) == POOL_SIZE - 3);
 	/* The stream goes on in the room made. */
-	push_dyn(tx, 8, 5);
+	push_n(tx, 8, 5);
 	CU_ASSERT(udpmig_tun_tx_due(tx, 2, seq, p, 8) == 5 && seq[0] == 8);
 	CU_ASSERT(udpmig_tun_tx_ack(tx, 3, 13, NULL, 0) == 0);
 	CU_ASSERT(udpmig_tun_tx_held(tx) == 13 && udpmig_tun_tx_space(tx) == 0);
@@ -1522,14 +1509,14 @@ test_tx_keep(void)
 	tx = tx_new_keep(4, 3 * KEEP_REC64 + 56, pool);
 	CU_ASSERT_FATAL(tx != NULL);
 	udpmig_tun_tx_retain(tx, true);
-	push_dyn(tx, 0, 2);
+	push_n(tx, 0, 2);
 	CU_ASSERT(udpmig_tun_tx_due(tx, 0, seq, p, 8) == 2);
 	CU_ASSERT(udpmig_tun_tx_ack(tx, 1, 2, NULL, 0) == 0);
 	CU_ASSERT(udpmig_tun_tx_held(tx) == 2 && udpmig_tun_tx_space(tx) == 4);
 	udpmig_tun_tx_retain(tx, false);
 	CU_ASSERT(udpmig_tun_tx_held(tx) == 0);
 	udpmig_tun_tx_retain(tx, true);
-	push_dyn(tx, 2, 3);
+	push_n(tx, 2, 3);
 	CU_ASSERT(udpmig_tun_tx_due(tx, 2, seq, p, 8) == 3);
 	CU_ASSERT(udpmig_tun_tx_ack(tx, 3, 5, NULL, 0) == 0);
 	udpmig_tun_tx_stats_get(tx, &st);
