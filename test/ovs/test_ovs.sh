@@ -55,7 +55,7 @@
 # work runs on the driver's control thread, which EAL puts on the CPU that
 # OVS's -l 0 leaves, the CPU of A's PMD thread). The default
 # buffer (t1-quota 4096 + 65536 tier-2 slots) overflowed: 19 659 lost, every
-# one counted in udpmig_buf_drop_newest_packets; nothing was lost in the
+# one counted in udpmig_buf_newest_dropped; nothing was lost in the
 # kernel, the af_packet ring or OVS. 262144 tier-2 slots of 256 bytes (the
 # stream's frames are 106 bytes) take 64 MiB.
 set -uo pipefail
@@ -406,7 +406,7 @@ delport)
 	check "ovs-vsctl del-port br0 vm1 on A during the migration" vsctl a del-port br0 vm1
 	check "OVS A survives the deletion and answers" ovs_alive a
 	# The port's close is the migration's REMOVE event: its DROP action
-	# flushes the held packets (udpmig_buf_drop_flush_packets, which goes
+	# flushes the held packets (udpmig_buf_flush_dropped, which goes
 	# with the port), then the channel closes.
 	check "A's driver logged the drop of the held packets on close" it_retry 5 \
 		grep -Eq "vm1: SRC_OFFLINE -> IDLE on REMOVE \(port closed\).*actions: DROP" "$IT_DIR/ovsa/ovs-vswitchd.log"
