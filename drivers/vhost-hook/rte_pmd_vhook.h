@@ -59,7 +59,7 @@ bool rte_pmd_vhook_tun_match(const struct rte_mbuf *m);
  * any number of lcores may call it at once.
  *
  * @return how many it took (a prefix of @p pkts); the caller frees the
- *   rest, which the driver counts (udpmig_tun_rx_full_packets).
+ *   rest, which the driver counts (`udpmig-ctl status`: tunnel, in_ring_full).
  */
 uint16_t rte_pmd_vhook_tun_input(struct rte_mbuf **pkts, uint16_t n);
 

@@ -11,26 +11,33 @@
 
 #include "vhook.h"
 
-/* Names of the per-port counters, in vhook_counters_get() order. */
+/*
+ * Names of the per-port counters, in vhook_counters_get() order. ethdev's
+ * convention: packets lost end in "_dropped", failures in "_errors" (as
+ * rx_missed_errors, rx_mbuf_allocation_errors). Open vSwitch copies into
+ * its Interface statistics only the xstats so named (netdev-dpdk.c,
+ * netdev_dpdk_configure_xstats()), so every drop and error shows there;
+ * the other counters must not take those suffixes.
+ */
 static const char *const counter_names[VHOOK_N_COUNTERS] = {
 	"udpmig_vm_packets",
 	"udpmig_delivered_packets",
 	"udpmig_intercepted_packets",
 	"udpmig_injected_packets",
 	"udpmig_tunneled_packets",
-	"udpmig_dropped_packets",
-	"udpmig_tx_missed_packets",
-	"udpmig_own_frames_dropped_packets",
+	"udpmig_inject_dropped",
+	"udpmig_tx_missed_errors",
+	"udpmig_own_frames_dropped",
 	"udpmig_buf_enqueued_packets",
 	"udpmig_buf_tier1_packets",
 	"udpmig_buf_tier2_packets",
 	"udpmig_buf_tier2_bytes",
 	"udpmig_buf_dequeued_packets",
-	"udpmig_buf_drop_newest_packets",
-	"udpmig_buf_drop_oldest_packets",
-	"udpmig_buf_drop_flush_packets",
+	"udpmig_buf_newest_dropped",
+	"udpmig_buf_oldest_dropped",
+	"udpmig_buf_flush_dropped",
 	"udpmig_buf_too_big_for_slot_packets",
-	"udpmig_buf_dequeue_nomem",
+	"udpmig_buf_mbuf_allocation_errors",
 	"udpmig_buf_held_packets",
 	"udpmig_buf_tier1_held_packets",
 	"udpmig_buf_tier2_held_packets",

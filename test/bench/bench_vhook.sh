@@ -146,7 +146,7 @@ try:
         t, j = open(path).read().split(" ", 1)
         c = json.loads(j)["counters"]
         return (float(t), c["udpmig_buf_tier1_packets"] + c["udpmig_buf_tier2_packets"],
-                c["udpmig_buf_drop_newest_packets"], c["udpmig_buf_tier2_packets"])
+                c["udpmig_buf_newest_dropped"], c["udpmig_buf_tier2_packets"])
     t0, h0, d0, _ = held(sys.argv[2])
     t1, h1, d1, t2 = held(sys.argv[3])
     icpt = (h1 - h0) / (t1 - t0)

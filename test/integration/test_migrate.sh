@@ -257,7 +257,7 @@ if [ "$MODE" = isolate ]; then
 	it_wait_exit send2 120
 	dropped=$(ctl a vm-show vm1 | python3 -c 'import json,sys
 c = json.load(sys.stdin)["counters"]
-print(c["udpmig_buf_drop_newest_packets"] + c["udpmig_buf_drop_oldest_packets"] + c["udpmig_tx_missed_packets"])')
+print(c["udpmig_buf_newest_dropped"] + c["udpmig_buf_oldest_dropped"] + c["udpmig_tx_missed_errors"])')
 	check_gt "vm1's buffers overflowed" "$dropped" 0
 	check "vm1 comes back" ctl a migrate-abort vm1
 	guest g2 a "$IT_DIR/g2.json" --quit-after-idle 2000

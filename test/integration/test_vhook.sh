@@ -109,9 +109,9 @@ ic=$(counter udpmig_intercepted_packets)
 check "offline: packets were intercepted ($ic)" test "$ic" -gt 0
 check_eq "offline: every intercepted packet was injected" "$(counter udpmig_injected_packets)" "$ic"
 check "offline: tier 2 was used ($(counter udpmig_buf_tier2_packets))" test "$(counter udpmig_buf_tier2_packets)" -gt 0
-check_eq "offline: no buffer drop" "$(counter udpmig_buf_drop_newest_packets)" 0
+check_eq "offline: no buffer drop" "$(counter udpmig_buf_newest_dropped)" 0
 check_eq "offline: back to direct delivery" "$(field mode)" direct
-check_eq "offline: no packet missed by the virtqueue" "$(counter udpmig_tx_missed_packets)" 0
+check_eq "offline: no packet missed by the virtqueue" "$(counter udpmig_tx_missed_errors)" 0
 echo "# offline: guest $(python3 -c "import json; d=json.load(open('$R')); print({k: d[k] for k in ('received', 'lost', 'loss_runs', 'max_gap_ms', 'max_gap_after_seq', 'delay_ms_max')})")"
 echo "# offline: port $(ctl vm-show vm1 | python3 -c "import json,sys; print({k: v for k, v in json.load(sys.stdin)['counters'].items() if v})")"
 
@@ -145,8 +145,8 @@ for policy in drop-newest drop-oldest; do
 	it_wait_exit "s-$policy" 120
 	it_wait_exit "g2-$policy" 120
 	R=$IT_DIR/$policy-2.json
-	dropped=$(($(counter udpmig_buf_drop_newest_packets) + $(counter udpmig_buf_drop_oldest_packets) +
-		$(counter udpmig_tx_missed_packets)))
+	dropped=$(($(counter udpmig_buf_newest_dropped) + $(counter udpmig_buf_oldest_dropped) +
+		$(counter udpmig_tx_missed_errors)))
 	check "$policy: the buffer overflowed ($dropped dropped)" test "$dropped" -gt 0
 	check_eq "$policy: lost == counted drops" "$(it_json "$R" lost)" "$dropped"
 	check_eq "$policy: received + lost == sent" \

@@ -22,7 +22,9 @@
 #             0 duplicated, 0 reordered. Also: a bad dpdk-devargs on B
 #             (queues=0) shows in the Interface's error column and in the
 #             OVS log while OVS keeps running and forwarding, and A's vm1
-#             statistics in OVSDB carry udpmig's xstats.
+#             statistics in OVSDB list every udpmig drop and error xstat
+#             (a broadcast flooded to the guest-less port after the move
+#             shows in udpmig_tx_missed_errors).
 #   baseline  the same move with OVS's stock dpdkvhostuser ports (OVS is the
 #             vhost-user server) and no udpmig at all; the guest announces
 #             itself on B (gratuitous ARP): packets are lost (asserted).
@@ -55,7 +57,7 @@
 # work runs on the driver's control thread, which EAL puts on the CPU that
 # OVS's -l 0 leaves, the CPU of A's PMD thread). The default
 # buffer (t1-quota 4096 + 65536 tier-2 slots) overflowed: 19 659 lost, every
-# one counted in udpmig_buf_drop_newest_packets; nothing was lost in the
+# one counted in udpmig_buf_newest_dropped; nothing was lost in the
 # kernel, the af_packet ring or OVS. 262144 tier-2 slots of 256 bytes (the
 # stream's frames are 106 bytes) take 64 MiB.
 set -uo pipefail
@@ -406,7 +408,7 @@ delport)
 	check "ovs-vsctl del-port br0 vm1 on A during the migration" vsctl a del-port br0 vm1
 	check "OVS A survives the deletion and answers" ovs_alive a
 	# The port's close is the migration's REMOVE event: its DROP action
-	# flushes the held packets (udpmig_buf_drop_flush_packets, which goes
+	# flushes the held packets (udpmig_buf_flush_dropped, which goes
 	# with the port), then the channel closes.
 	check "A's driver logged the drop of the held packets on close" it_retry 5 \
 		grep -Eq "vm1: SRC_OFFLINE -> IDLE on REMOVE \(port closed\).*actions: DROP" "$IT_DIR/ovsa/ovs-vswitchd.log"
@@ -439,10 +441,39 @@ udpmig)
 	echo "# A tunnel: $(vmfield a "['tunnel']")"
 	# udpmig's counters through OVS. OVS 3.1 copies into the Interface
 	# statistics column only the xstats whose names end in _errors or
-	# _dropped (or hold _management_): of udpmig's, udpmig_events_dropped.
-	# All of them are in DPDK telemetry (/ethdev/xstats) of OVS's EAL.
-	evd() { [ -n "$(xstat a vm1 udpmig_events_dropped)" ]; }
-	check "OVS A's vm1 statistics (OVSDB) carry udpmig_events_dropped" it_retry 12 evd
+	# _dropped (or hold _management_, or are rx_q<N>_/tx_q<N>_ packets or
+	# bytes): every udpmig drop and error counter is named so. The others
+	# are in DPDK telemetry (/ethdev/xstats) of OVS's EAL and in vm-show.
+	drop_names=$(ctl a vm-show vm1 | python3 -c 'import json,sys; print(" ".join(k for k in json.load(sys.stdin)["counters"] if k.endswith(("_dropped", "_errors"))))')
+	echo "# A vm1 drop and error counters: $drop_names"
+	# The driver's drops and errors, by name (the list is the driver's; a
+	# renamed counter that loses its suffix drops out of it and fails here).
+	check_eq "A's driver names its drops _dropped and its errors _errors" \
+		"$(wc -w <<<"$drop_names")" 8
+	# A broadcast from the sender floods to A's vm1, which has no guest any
+	# more: the driver counts it in udpmig_tx_missed_errors (ethdev oerrors)
+	# at once, and OVS shows it in the Interface statistics within its 5 s
+	# refresh.
+	missed0=$(vmfield a "['counters']['udpmig_tx_missed_errors']")
+	ip netns exec "${T}s" python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+for _ in range(10):
+    s.sendto(b"udpmig broadcast probe", ("10.78.0.255", 9))'
+	missed_a() { [ "$(vmfield a "['counters']['udpmig_tx_missed_errors']")" -ge $((missed0 + 10)) ]; }
+	check "A's vm1 (no guest) counts the flooded broadcasts in udpmig_tx_missed_errors" it_retry 5 missed_a
+	missed1=$(vmfield a "['counters']['udpmig_tx_missed_errors']")
+	ovs_missed() { [ "$(xstat a vm1 udpmig_tx_missed_errors)" -ge "$missed1" ]; }
+	check "OVS A's vm1 statistics show udpmig_tx_missed_errors >= the driver's $missed1" \
+		it_retry 12 ovs_missed
+	check_gt "OVS A's vm1 statistics: udpmig_tx_missed_errors" "$(xstat a vm1 udpmig_tx_missed_errors)" 0
+	ovs_names=$(vsctl a get Interface vm1 statistics)
+	missing=
+	for n in $drop_names; do
+		re="(^|[{ ])$n="
+		[[ $ovs_names =~ $re ]] || missing+=" $n"
+	done
+	check_eq "OVS A's vm1 statistics list every udpmig drop and error counter" "${missing:-none}" none
 	echo "# OVS A vm1 statistics: $(vsctl a get Interface vm1 statistics)"
 	port=$(vsctl a get Interface vm1 status:port_no | tr -d '"')
 	TEL=$(command -v dpdk-telemetry.py)

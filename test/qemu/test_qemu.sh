@@ -525,7 +525,7 @@ def counters(path):
     except Exception:
         return None
     c = d["counters"]
-    return {"delivered": c.get("udpmig_delivered_packets"), "tx_missed": c.get("udpmig_tx_missed_packets"),
+    return {"delivered": c.get("udpmig_delivered_packets"), "tx_missed": c.get("udpmig_tx_missed_errors"),
             "data_sent": d["tunnel"]["data_sent"], "data_received": d["tunnel"]["data_received"]}
 r = json.loads(sys.argv[1])
 m = json.load(open(sys.argv[2]))
