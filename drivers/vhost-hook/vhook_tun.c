@@ -911,10 +911,15 @@ announce_put(struct vhook_port *p, const struct rte_ether_addr *dst)
  * MAC, which the switch above has on the endpoint's port, so the switch
  * learns the VM's new port without the frame leaving the host; the
  * broadcast that moves the network follows ANNOUNCE_LEARN_NS later
- * (vhook_tun_announce_poll). Open vSwitch caches its forwarding decisions:
- * it kept dropping the VM's packets from the uplink (as sent back where
- * they came from) for about 80 ms after a broadcast RARP had moved the
- * network and its own MAC table at once.
+ * (vhook_tun_announce_poll). Open vSwitch caches its forwarding decisions
+ * and re-translates them only when its revalidators next run (up to
+ * other_config:max-revalidator, 500 ms, later): it kept dropping the VM's
+ * packets from the uplink (as sent back where they came from) for 80 ms
+ * after a broadcast RARP had moved the network and its own MAC table at
+ * once. This frame narrows that, it cannot order it: OVS also learns from
+ * flow statistics it pushes late, and the VM's own announcement moves the
+ * network at once. What does order it is a static MAC entry on the
+ * destination during the switchover (docs/ovs.md).
  */
 void
 vhook_tun_announce(struct vhook_port *p)
