@@ -412,6 +412,11 @@ struct udpmig_tun_tx {
 	uint64_t progress_ns; /* last ack progress or round start */
 	uint64_t fast_round_ns; /* last round started by an ack */
 	uint32_t last_new; /* new packets in the last udpmig_tun_tx_due() */
+	/* Congestion window (conf.cwnd_init != 0): cwnd packets outstanding
+	 * at most; ca_acked counts acks toward the next +1 above ssthresh; no
+	 * second cut before una passes recover. */
+	uint32_t cwnd, ssthresh, ca_acked;
+	uint64_t recover;
 	struct udpmig_tun_tx_stats st;
 	struct tx_ent ent[];
 };
@@ -430,7 +435,10 @@ udpmig_tun_tx_create(const char *name, const struct udpmig_tun_tx_conf *conf, in
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	if (conf->keep_bytes != 0 && conf->keep_pool == NULL) {
+	if ((conf->keep_bytes != 0 && conf->keep_pool == NULL) ||
+		(conf->cwnd_init != 0 &&
+			(conf->cwnd_min < 2 || conf->cwnd_init < conf->cwnd_min ||
+				(conf->cwnd_max != 0 && conf->cwnd_max < conf->cwnd_init)))) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -454,6 +462,11 @@ udpmig_tun_tx_create(const char *name, const struct udpmig_tun_tx_conf *conf, in
 	tx->mask = conf->window - 1;
 	tx->rto_base = conf->rto_init_ns != 0 ? conf->rto_init_ns : conf->rto_ns;
 	tx->rto_ns = tx->rto_base;
+	if (conf->cwnd_max == 0 || conf->cwnd_max > conf->window)
+		tx->conf.cwnd_max = conf->window;
+	tx->cwnd =
+		conf->cwnd_init != 0 ? RTE_MIN(conf->cwnd_init, tx->conf.cwnd_max) : conf->window;
+	tx->ssthresh = tx->conf.cwnd_max;
 	return tx;
 }
 
@@ -507,6 +520,39 @@ udpmig_tun_tx_push(struct udpmig_tun_tx *tx, struct rte_mbuf **pkts, uint32_t n)
 	return n;
 }
 
+/*
+ * A loss: halve the congestion window (a hole in an ack) or take it to
+ * its floor (a timeout), once per window of data.
+ */
+static void
+cwnd_cut(struct udpmig_tun_tx *tx, bool timeout)
+{
+	if (tx->conf.cwnd_init == 0 || (!timeout && tx->una < tx->recover))
+		return;
+	tx->ssthresh = RTE_MAX(tx->cwnd / 2, tx->conf.cwnd_min);
+	tx->cwnd = timeout ? tx->conf.cwnd_min : tx->ssthresh;
+	tx->ca_acked = 0;
+	tx->recover = tx->nxt;
+	tx->st.cwnd_cuts++;
+}
+
+/* @n packets newly acked in order: the window grows (slow start, then by one a window). */
+static void
+cwnd_grow(struct udpmig_tun_tx *tx, uint64_t n)
+{
+	if (tx->conf.cwnd_init == 0)
+		return;
+	while (n > 0 && tx->cwnd < tx->conf.cwnd_max) {
+		if (tx->cwnd < tx->ssthresh) {
+			tx->cwnd++;
+		} else if (++tx->ca_acked >= tx->cwnd) {
+			tx->ca_acked = 0;
+			tx->cwnd++;
+		}
+		n--;
+	}
+}
+
 static void
 round_start(struct udpmig_tun_tx *tx, uint64_t end, uint64_t now_ns)
 {
@@ -526,6 +572,7 @@ udpmig_tun_tx_due(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t *seq, stru
 		round_start(tx, tx->nxt, now_ns);
 		tx->rto_ns = RTE_MIN(tx->rto_ns * 2, tx->conf.rto_max_ns);
 		tx->st.rto_rounds++;
+		cwnd_cut(tx, true);
 	}
 	while (k < n && tx->rtx < tx->rtx_end) {
 		uint64_t s = tx->rtx++;
@@ -542,7 +589,7 @@ udpmig_tun_tx_due(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t *seq, stru
 		tx->st.retransmits++;
 	}
 	tx->last_new = 0;
-	while (k < n && tx->nxt < tx->next) {
+	while (k < n && tx->nxt < tx->next && tx->nxt - tx->una < tx->cwnd) {
 		seq[k] = tx->nxt;
 		pkts[k++] = tx->ent[tx->nxt & tx->mask].m;
 		tx->ent[tx->nxt & tx->mask].sent_ns = now_ns;
@@ -737,6 +784,7 @@ udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 		if (!rexmit)
 			rtt_sample(tx, &tx->ent[(cum - 1) & tx->mask], now_ns);
 		tx->st.acked += cum - tx->una;
+		cwnd_grow(tx, cum - tx->una);
 		tx->una = cum;
 		if (!tx->retain)
 			tx->base = cum;
@@ -761,6 +809,7 @@ udpmig_tun_tx_ack(struct udpmig_tun_tx *tx, uint64_t now_ns, uint64_t cum,
 		round_start(tx, hole_end, now_ns);
 		tx->fast_round_ns = now_ns;
 		tx->st.fast_rounds++;
+		cwnd_cut(tx, false);
 	}
 	return freed;
 }
@@ -822,6 +871,7 @@ void
 udpmig_tun_tx_stats_get(const struct udpmig_tun_tx *tx, struct udpmig_tun_tx_stats *st)
 {
 	*st = tx->st;
+	st->cwnd = tx->cwnd;
 	st->srtt_ns = tx->srtt_ns;
 	st->rto_ns = tx->rto_ns;
 }

@@ -194,6 +194,18 @@ struct udpmig_tun_tx_conf {
 	uint64_t keep_bytes;
 	/** Where udpmig_tun_tx_reclaim() rebuilds kept packets; needed with keep_bytes. */
 	struct rte_mempool *keep_pool;
+	/**
+	 * Congestion window: new packets leave only while fewer than it are
+	 * outstanding. It starts at cwnd_init, grows by one per packet acked
+	 * up to the slow-start threshold and by one per window acked after,
+	 * halves (once per window) when an ack shows a hole, and falls to
+	 * cwnd_min at a timeout; never above cwnd_max nor the window. A burst
+	 * of a whole window (8192 here) overran the receiving host's rx ring,
+	 * which the VMs' live traffic shares. 0: no congestion window.
+	 */
+	uint32_t cwnd_init;
+	uint32_t cwnd_min; /**< floor, >= 2 (with cwnd_init) */
+	uint32_t cwnd_max; /**< ceiling, >= cwnd_init; 0: the window */
 };
 
 /** Bytes a kept packet takes beyond its own (see udpmig_tun_tx_conf.keep_bytes). */
@@ -214,6 +226,8 @@ struct udpmig_tun_tx_stats {
 	uint64_t kept; /**< acked packets copied out of the window while retained */
 	uint64_t keep_full; /**< times the keep store had no room (they wait in the window) */
 	uint64_t keep_nombuf; /**< reclaim found no mbuf to rebuild a kept packet (retried) */
+	uint32_t cwnd; /**< the congestion window now (the window without one) */
+	uint64_t cwnd_cuts; /**< times it was halved (a hole) or reset (a timeout) */
 };
 
 struct udpmig_tun_tx;

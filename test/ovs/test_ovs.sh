@@ -161,7 +161,7 @@ ovs() {
 	vsctl "$h" add-br br0 -- set bridge br0 datapath_type=netdev ||
 		it_fatal "OVS $h: add-br br0"
 	vsctl "$h" add-port br0 up -- set Interface up type=dpdk \
-		"options:dpdk-devargs=net_af_packet0,iface=${T}${h}0,qdisc_bypass=1,framecnt=8192" ||
+		"options:dpdk-devargs=net_af_packet0,iface=${T}${h}0,qdisc_bypass=1,framecnt=${OVS_FRAMECNT:-8192}" ||
 		it_fatal "OVS $h: port up"
 	port_ok "$h" up
 	if [ "$MODE" = baseline ]; then

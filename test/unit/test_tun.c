@@ -1526,6 +1526,91 @@ test_tx_keep(void)
 	pools_full();
 }
 
+/* Send what the sender lets go now (at most 64), ack nothing: how many. */
+static uint32_t
+due_count(struct udpmig_tun_tx *tx, uint64_t now)
+{
+	struct rte_mbuf *p[64];
+	uint64_t seq[64];
+
+	return udpmig_tun_tx_due(tx, now, seq, p, RTE_DIM(p));
+}
+
+/*
+ * The congestion window: 4 out at first, +1 per packet acked (slow start),
+ * halved at a hole (once per window), at its floor after a timeout, then
+ * +1 per window acked above the threshold; never above its ceiling.
+ */
+static void
+test_tx_cwnd(void)
+{
+	struct udpmig_tun_tx_conf c = {
+		.window = 64,
+		.rto_ns = 1000,
+		.rto_max_ns = 1000000,
+		.cwnd_init = 4,
+		.cwnd_min = 2,
+		.cwnd_max = 16,
+	};
+	struct udpmig_tun_range r = { 9, 10 };
+	struct udpmig_tun_tx_stats st;
+	struct udpmig_tun_tx *tx;
+	uint64_t t = 1;
+
+	c.cwnd_min = 1;
+	CU_ASSERT(udpmig_tun_tx_create("ut_cc", &c, SOCKET_ID_ANY) == NULL && rte_errno == EINVAL);
+	c.cwnd_min = 8;
+	CU_ASSERT(udpmig_tun_tx_create("ut_cc", &c, SOCKET_ID_ANY) == NULL && rte_errno == EINVAL);
+	c.cwnd_min = 2;
+	tx = udpmig_tun_tx_create("ut_cc", &c, SOCKET_ID_ANY);
+	CU_ASSERT_FATAL(tx != NULL);
+	push_n(tx, 0, 40);
+	CU_ASSERT(due_count(tx, t) == 4);
+	CU_ASSERT(due_count(tx, t) == 0);
+	/* Slow start: 2 acked, window 6: 4 more go (4..7). */
+	CU_ASSERT(udpmig_tun_tx_ack(tx, t, 2, NULL, 0) == 2);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.cwnd == 6);
+	CU_ASSERT(due_count(tx, t) == 4);
+	/* All 8 acked: window 12, 8..19 go. */
+	CU_ASSERT(udpmig_tun_tx_ack(tx, t, 8, NULL, 0) == 6);
+	CU_ASSERT(due_count(tx, t) == 12);
+	/* A hole at 8 (9 arrived): halved to 6. */
+	t = 10000;
+	CU_ASSERT(udpmig_tun_tx_ack(tx, t, 8, &r, 1) == 1);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.cwnd == 6 && st.cwnd_cuts == 1);
+	/* 8 again, nothing new: 12 are out. */
+	CU_ASSERT(due_count(tx, t) == 1);
+	/* Another hole in the same window: no second cut. */
+	r.start = 11;
+	r.end = 12;
+	CU_ASSERT(udpmig_tun_tx_ack(tx, t + 1000, 8, &r, 1) == 1);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.cwnd == 6 && st.cwnd_cuts == 1 && st.fast_rounds == 2);
+	CU_ASSERT(due_count(tx, t + 1000) == 2); /* 8 and 10 */
+	/* A timeout: at the floor, threshold 3. */
+	CU_ASSERT(due_count(tx, t + 10000000) == 10);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.cwnd == 2 && st.cwnd_cuts == 2 && st.rto_rounds == 1);
+	/* 12 acked: +1 to the threshold, then +1 per window: 5. */
+	CU_ASSERT(udpmig_tun_tx_ack(tx, t + 10000001, 20, NULL, 0) == 10);
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.cwnd == 5);
+	/* Never above the ceiling. */
+	push_n(tx, 40, 20);
+	while (udpmig_tun_tx_held(tx) > 0) {
+		CU_ASSERT_FATAL(due_count(tx, t + 10000002) > 0);
+		udpmig_tun_tx_stats_get(tx, &st);
+		CU_ASSERT(st.cwnd <= 16);
+		CU_ASSERT_FATAL(udpmig_tun_tx_ack(tx, t + 10000003, st.sent, NULL, 0) > 0);
+	}
+	udpmig_tun_tx_stats_get(tx, &st);
+	CU_ASSERT(st.cwnd <= 16);
+	udpmig_tun_tx_free(tx);
+	pools_full();
+}
+
 /* A kept packet larger than an mbuf of the keep pool comes back chained. */
 static void
 test_tx_keep_chain(void)
@@ -1982,6 +2067,7 @@ reg(int argc, char **argv)
 		CU_add_test(s, "tx: retained packets kept out of the window", test_tx_keep) ==
 			NULL ||
 		CU_add_test(s, "tx: a kept packet rebuilt chained", test_tx_keep_chain) == NULL ||
+		CU_add_test(s, "tx: the congestion window", test_tx_cwnd) == NULL ||
 		CU_add_test(s, "tx: free while holding", test_tx_free_holding) == NULL ||
 		CU_add_test(s, "tx: the timeout follows the round trip", test_tx_rtt) == NULL ||
 		CU_add_test(s, "rx: window, duplicates, order", test_rx_window) == NULL ||
