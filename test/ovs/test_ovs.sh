@@ -65,7 +65,9 @@
 # frames and leaves max-revalidator alone.
 #
 # Knobs: OVS_RATE (pps; 50000, QEMU modes 5000), OVS_COUNT (6 s worth; QEMU
-# modes 15 s worth), OVS_BLACKOUT_MS (300),
+# modes 15 s worth), OVS_BLACKOUT_MS (300), OVS_FRAMECNT (the uplinks'
+# af_packet ring, 8192 frames: the tunnel's congestion window keeps its
+# stream to a quarter of that, see docs/tunnel.md),
 # OVS_PMD_MAXSLEEP (us, default 100: OVS 3.1's pmd-maxsleep lets an idle
 # PMD thread sleep; 0 = always busy), OVS_PMD_CORES ("1 0": the PMD core
 # of A and of B; two busy PMDs on one core starve each other), OVS_VM_ARGS
