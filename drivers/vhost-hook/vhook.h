@@ -333,6 +333,7 @@ void vhook_tun_announce(struct vhook_port *p);
 void vhook_tun_announce_poll(struct vhook_port *p, uint64_t now_ns);
 bool vhook_tun_poll(uint64_t now_ns);
 bool vhook_tun_active(void);
+bool vhook_tun_quiet(void);
 int vhook_tun_inband(struct vhook_port *p, char *err, size_t errlen);
 int vhook_tun_peer_set(int argc, const char *argv[], bool add, char *err, size_t errlen);
 void vhook_tun_peers_json(FILE *f);

@@ -32,6 +32,7 @@
 #define EV_RING_SIZE   4096
 #define INJECT_BUDGET  8 /* bursts per port per loop */
 #define IDLE_POLL_MS   1
+#define IDLE_DEEP_MS   20 /* nothing migrates anywhere: all_idle() */
 #define ACTIVE_POLL_US 50
 /* The loop steps aside this long while vhook_lock() callers wait. */
 #define LOCK_YIELD_US 10
@@ -581,10 +582,40 @@ rte_pmd_vhook_migration_poll(void)
 	return busy;
 }
 
+/*
+ * No port has anything under way, nor any sign of a migration starting
+ * (dirty logging): the control thread may sleep IDLE_DEEP_MS. A vhost
+ * event then waits that long at most, and none matters sooner on an idle
+ * port; a command wakes it at once. Waking every millisecond for nothing
+ * took the cores from the poll-mode threads of a host that migrates
+ * nothing (Open vSwitch's PMD, the guests'). Under the lock.
+ */
+static bool
+all_idle(void)
+{
+	unsigned int i;
+
+	if (vhook_global.discover_pending || !vhook_tun_quiet() ||
+		rte_ring_count(vhook_global.events) > 0)
+		return false;
+	for (i = 0; i < RTE_DIM(vhook_global.ports); i++) {
+		const struct vhook_port *p = vhook_global.ports[i];
+
+		if (p != NULL &&
+			(p->mig.state != UDPMIG_MIG_S_IDLE ||
+				__atomic_load_n(&p->log_all, __ATOMIC_RELAXED) || p->inject ||
+				p->pend_head < p->pend_n || p->chan.open || p->chan.back != NULL ||
+				p->chan.tbuf != NULL || p->discover_pending || p->spare_want ||
+				__atomic_load_n(&p->announce, __ATOMIC_RELAXED) != NULL))
+			return false;
+	}
+	return true;
+}
+
 static void *
 ctl_thread(void *arg __rte_unused)
 {
-	bool busy = false;
+	bool busy = false, deep = false;
 
 	while (!__atomic_load_n(&vhook_global.quit, __ATOMIC_ACQUIRE)) {
 		struct vhook_ev evs[32];
@@ -600,9 +631,10 @@ ctl_thread(void *arg __rte_unused)
 				udpmig_ctl_server_run(vhook_global.ctl, 0);
 			rte_delay_us_sleep(ACTIVE_POLL_US);
 		} else if (vhook_global.ctl != NULL) {
-			udpmig_ctl_server_run(vhook_global.ctl, busy ? 0 : IDLE_POLL_MS);
+			udpmig_ctl_server_run(
+				vhook_global.ctl, busy ? 0 : (deep ? IDLE_DEEP_MS : IDLE_POLL_MS));
 		} else if (!busy) {
-			rte_delay_us_sleep(IDLE_POLL_MS * 1000);
+			rte_delay_us_sleep((deep ? IDLE_DEEP_MS : IDLE_POLL_MS) * 1000);
 		}
 		busy = false;
 
@@ -618,6 +650,7 @@ ctl_thread(void *arg __rte_unused)
 		busy |= n > 0;
 		if (!vhook_global.mig_external)
 			busy |= migration_work();
+		deep = !busy && all_idle();
 		vhook_unlock();
 		discover_open();
 		if (__atomic_exchange_n(&vhook_global.spare_pending, false, __ATOMIC_ACQ_REL))

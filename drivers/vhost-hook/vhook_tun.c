@@ -1580,6 +1580,13 @@ vhook_tun_active(void)
 	return tun.active;
 }
 
+/* Nothing for the control thread: no channel busy, no tunnel input waiting. */
+bool
+vhook_tun_quiet(void)
+{
+	return !tun.active && (tun.in == NULL || rte_ring_empty(tun.in));
+}
+
 /*
  * Packets the injector must hand to the guest before the VM's own buffer:
  * on a source after an abort, what the channel held; on a destination,
