@@ -33,9 +33,10 @@
 #             and the driver must count what it dropped.
 #   qemu      a real QEMU guest (TCG, test/qemu/qemu-lib.sh; QEMU is the
 #             vhost-user client of A's and B's net_vhook ports) migrates
-#             live from A to B (QMP, test/qemu/qmp-migrate.py) under the
-#             stream: migrate-expect on B, migrate-start on A, and
-#             migrate-offline on A when the source pauses at pre-switchover.
+#             live from A to B under the stream, driven as a user would:
+#             scripts/udpmig-migrate --dst-ovs br0:vm1 (migrate-expect on B,
+#             migrate-start on A; at pre-switchover B's pin, then
+#             migrate-offline on A; the unpin 2 s after the resume).
 #             The guest's receiver (udpmig-rcv): 0 lost, 0 duplicated,
 #             0 reordered. A guest that crashes or hangs after the
 #             migration (TCG) skips the test (77).
@@ -43,7 +44,8 @@
 #             dpdkvhostuserclient ports (QEMU is the vhost-user server) and
 #             no udpmig: packets are lost (asserted).
 # The switchover on B (udpmig and qemu modes), as an orchestrator does it
-# (scripts/udpmig-migrate --dst-ovs, README "Open vSwitch"): while the VM is
+# (scripts/udpmig-migrate --dst-ovs in qemu mode; the same two ovs-appctl
+# commands by the script in udpmig mode, README "Open vSwitch"): while the VM is
 # paused, B's MAC table gets a static entry for the VM on vm1 (ovs-appctl
 # fdb/add), removed once the move is over (fdb/del). Without it OVS B can
 # learn the VM back on its uplink after the resume, from the statistics of
@@ -51,7 +53,8 @@
 # (its revalidators push them up to other_config:max-revalidator, 500 ms,
 # later), and its NORMAL action then drops the VM's stream as sent back
 # where it came from (drop_action_of_pipeline; issue 7). The tests make
-# that condition certain instead of 1 run in 5: just before the switchover,
+# that condition certain instead of 1 run in 5: just before the switchover
+# (qemu mode: just before the migration, well within one 10 s period),
 # frames from the VM's MAC (gratuitous ARPs) reach B's uplink from the
 # network side (sent on the bridge's port, so the bridge itself learns
 # nothing), and B's revalidators run every 10 s (max-revalidator), so
@@ -319,26 +322,13 @@ qemu_move() {
 	esac
 	qt_qemu q2 "$(qt_sock "${VM_SOCK[b]}")" -incoming "unix:$IT_DIR/mig.sock"
 	it_wait_file "$IT_DIR/mig.sock" 20 q2 || it_fatal "QEMU q2 does not listen for the migration"
-	local hook=()
-	if [ "$MODE" = qemu ]; then
-		check "B expects the VM" ctl b migrate-expect vm1 --from "$TUN_A" --key "$KEY"
-		check "A starts the migration to B" ctl a migrate-start vm1 --to "$TUN_B" --key "$KEY"
-		# At pre-switchover (the VM is paused): the VM's last broadcasts
-		# reach B (the test's stand-in for them: 50-100 ms more pause), B
-		# pins the VM's MAC on vm1, A goes offline.
-		{
-			echo '#!/usr/bin/env bash'
-			declare -p T VM_MAC IT_DIR OVS_PIN 2>/dev/null
-			declare -f stale_frames pin_vm
-			# shellcheck disable=SC2016 # expanded by the hook, not here
-			echo '[ "${OVS_STALE:-1}" = 1 ] && stale_frames 2 10'
-			echo 'pin_vm || exit 1'
-			echo "exec $CTL_BIN -s $IT_DIR/a.ctl migrate-offline vm1"
-		} >"$IT_DIR/pause-hook.sh"
-		chmod +x "$IT_DIR/pause-hook.sh"
-		hook=(--pause-hook "env OVS_STALE=${OVS_STALE:-1} $IT_DIR/pause-hook.sh")
-		# B pushes those frames' statistics after the resume, for certain.
-		[ "${OVS_STALE:-1}" = 1 ] && vsctl b set Open_vSwitch . other_config:max-revalidator=10000
+	if [ "$MODE" = qemu ] && [ "${OVS_STALE:-1}" = 1 ]; then
+		# The VM's last broadcasts before the pause reach B (the test's
+		# stand-in for them), and B pushes their flows' statistics only
+		# after the resume, for certain: max-revalidator 10 s, longer than
+		# the whole migration.
+		vsctl b set Open_vSwitch . other_config:max-revalidator=10000
+		stale_frames 2 10
 	fi
 	# B's forwarding state around the move, every 100 ms for 8 s (kept with
 	# the logs on failure): its MAC table's entry for the VM, the datapath
@@ -353,10 +343,25 @@ qemu_move() {
 		bridge fdb show br "$3" | grep -i "$2"
 		sleep 0.1
 	done' flowsb "$IT_DIR/ovsb/ovs-vswitchd.ctl" "$VM_MAC" "${T}br"
-	python3 "$UDPMIG_SOURCE/test/qemu/qmp-migrate.py" migrate --src "$IT_DIR/q1.qmp" --dst "$IT_DIR/q2.qmp" \
-		--uri "unix:$IT_DIR/mig.sock" --bandwidth $((1 << 30)) "${hook[@]}" --timeout 120 \
-		--out "$IT_DIR/migrate.json" >/dev/null
-	mig_rc=$?
+	if [ "$MODE" = qemu ]; then
+		# As a user runs it (README, Open vSwitch): scripts/udpmig-migrate
+		# tells both switches, and at pre-switchover pins the VM's MAC on
+		# B's vm1 before A goes offline; it unpins 2 s after the resume.
+		local pin=(--dst-ovs br0:vm1 --vm-mac "$VM_MAC" --dst-ovs-ctl "$IT_DIR/ovsb/ovs-vswitchd.ctl")
+		[ "${OVS_PIN:-1}" = 1 ] || pin=()
+		"$UDPMIG_SOURCE/scripts/udpmig-migrate" --src-qmp "$IT_DIR/q1.qmp" --dst-qmp "$IT_DIR/q2.qmp" \
+			--uri "unix:$IT_DIR/mig.sock" --bandwidth $((1 << 30)) --vm vm1 \
+			--src-ctl "$IT_DIR/a.ctl" --dst-ctl "$IT_DIR/b.ctl" --to "$TUN_B" --from "$TUN_A" \
+			--key "$KEY" --ctl-bin "$CTL_BIN" "${pin[@]}" --timeout 120 \
+			--json "$IT_DIR/migrate.json" 2>"$IT_DIR/mig.log"
+		mig_rc=$?
+		[ "$mig_rc" -eq 0 ] || echo "# udpmig-migrate: $(tail -n 3 "$IT_DIR/mig.log")"
+	else
+		python3 "$UDPMIG_SOURCE/test/qemu/qmp-migrate.py" migrate --src "$IT_DIR/q1.qmp" \
+			--dst "$IT_DIR/q2.qmp" --uri "unix:$IT_DIR/mig.sock" --bandwidth $((1 << 30)) \
+			--timeout 120 --out "$IT_DIR/migrate.json" >/dev/null
+		mig_rc=$?
+	fi
 	# The source stays paused after `completed`: quit it, as an orchestrator does.
 	python3 "$UDPMIG_SOURCE/test/qemu/qmp-migrate.py" cmd "$IT_DIR/q1.qmp" quit >/dev/null 2>&1
 	it_wait_exit q1 10 >/dev/null || it_stop q1 5
@@ -387,7 +392,17 @@ qemu_move() {
 		echo "# B's MAC table after the move: $(fdb_b)"
 		check "A ends the tail and the channel" wait_state a IDLE 30
 		check "B delivered everything and is done" wait_state b IDLE 30
-		check "B's switchover pin is removed" unpin_vm
+		if [ "${OVS_PIN:-1}" = 1 ]; then
+			pins=$(python3 - "$IT_DIR/migrate.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))["switch_commands"]
+print(" ".join("%s=%s" % (x["args"][0], x["rc"]) for x in c if x.get("side") == "dst-ovs"))
+EOF
+)
+			check_eq "udpmig-migrate pinned the VM's MAC on B and unpinned it" "$pins" "fdb/add=0 fdb/del=0"
+			static_b() { ! fdb_b | grep -q static; }
+			check "... and B learns the VM's MAC again (no static entry)" static_b
+		fi
 		echo "# A tunnel: $(vmfield a "['tunnel']")"
 	fi
 	echo "# sender: $(python3 -c "import json; d=json.load(open('$IT_DIR/send.json')); print({k: d.get(k) for k in ('sent', 'tx_dropped', 'duration_s', 'rate_pps')})")"
