@@ -45,6 +45,24 @@ check_eq "guest: ... with one line on stderr" "$(wc -l <"$D/usage.err")" 1
 "$UDPMIG_SEND" -- --size 8 >/dev/null 2>"$D/usage.err"
 check_eq "send: --size 8 exits 2" $? 2
 check "send: ... and says what --size takes" grep -q -- "--size: '8' is not a number in 32..1472" "$D/usage.err"
+"$UDPMIG_SEND" --kernel -- --gate 5 >/dev/null 2>"$D/usage.err"
+check_eq "send: --gate without a file exits 2" $? 2
+check "send: ... and says what --gate takes" grep -q -- "--gate: '5' is not SEQ:FILE" "$D/usage.err"
+"$UDPMIG_SEND" --kernel -- --gate 5:a --gate 3:b >/dev/null 2>"$D/usage.err"
+check_eq "send: gates out of order exit 2" $? 2
+check "send: ... and says which" grep -q -- "--gate: 3 is not after the previous gate's 5" "$D/usage.err"
+# A gate holds the stream until its file exists (the migration tests pace
+# their stream on their steps with it): 200 packets at 10 kpps take 20 ms,
+# but the sender still runs 1 s later, and sends the rest once told.
+"$UDPMIG_SEND" --kernel -- --rate 10000 --count 200 --gate "100:$D/gate" --dst-ip 127.0.0.1 \
+	--dst-port 9 --report "$D/gate.json" >/dev/null 2>&1 &
+gate_pid=$!
+sleep 1
+check "send: waits at its gate" kill -0 "$gate_pid"
+touch "$D/gate"
+wait "$gate_pid"
+check_eq "send: ... and goes on once the file exists" $? 0
+check_eq "send: ... sending every packet" "$(it_json "$D/gate.json" sent)" 200
 "$UDPMIG_GUEST" --help >/dev/null
 check_eq "guest: --help exits 0" $? 0
 "$UDPMIG_SEND" -- --help >/dev/null
